@@ -138,6 +138,9 @@ type Store interface {
 	// optionally only for one model (model == "" for all).
 	Events(ctx context.Context, model string, afterSeq int64, limit int) ([]Event, error)
 
+	// LastEventSeq returns the Seq of the newest committed event, 0 if none.
+	LastEventSeq(ctx context.Context) (int64, error)
+
 	// Ping reports whether the store can serve requests.
 	Ping(ctx context.Context) error
 

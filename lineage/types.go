@@ -194,7 +194,7 @@ type ModelVersion struct {
 	Framework      string          `json:"framework,omitempty"`
 	Signature      json.RawMessage `json:"signature,omitempty"`
 	Stage          Stage           `json:"stage"`
-	Aliases        []string        `json:"-"` // filled from Model.Aliases when read
+	Aliases        []string        `json:"aliases,omitempty"` // kept in step with Model.Aliases
 }
 
 type Artifact struct {
@@ -312,6 +312,7 @@ type Transition struct {
 	Actor        string
 	Reason       string
 	At           time.Time
+	Rollback     bool // set on the transitions a rollbackModel made
 }
 
 // EventType names what happened in a registry event.

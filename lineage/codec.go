@@ -1,0 +1,79 @@
+package lineage
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// encode turns an entity into its storage form.
+func encode(e Entity, parent ID, name string) (*Node, error) {
+	props, err := json.Marshal(e)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", EntityID(e), err)
+	}
+	m := e.meta()
+	return &Node{
+		ID: m.ID, Kind: e.Kind(), Parent: parent, Name: name, Props: props,
+		CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt, DeletedAt: m.DeletedAt,
+	}, nil
+}
+
+// Decode turns a stored node into its typed entity.
+func Decode(n *Node) (Entity, error) {
+	e := newEntity(n.Kind)
+	if e == nil {
+		return nil, fmt.Errorf("decode %s: unknown kind %q", n.ID, n.Kind)
+	}
+	if len(n.Props) > 0 {
+		if err := json.Unmarshal(n.Props, e); err != nil {
+			return nil, fmt.Errorf("decode %s: %w", n.ID, err)
+		}
+	}
+	m := e.meta()
+	m.ID, m.CreatedAt, m.UpdatedAt, m.DeletedAt = n.ID, n.CreatedAt, n.UpdatedAt, n.DeletedAt
+	return e, nil
+}
+
+// get reads one entity of a known type. ENOTFOUND if absent, deleted, or of
+// another kind.
+func get[T Entity](tx ReadTx, id ID) (T, error) {
+	var zero T
+	n, err := tx.Node(id)
+	if err != nil {
+		return zero, err
+	}
+	if n.DeletedAt != nil {
+		return zero, Errorf(ENOTFOUND, "%s not found", id)
+	}
+	e, err := Decode(n)
+	if err != nil {
+		return zero, err
+	}
+	t, ok := e.(T)
+	if !ok {
+		return zero, Errorf(ENOTFOUND, "%s not found", id)
+	}
+	return t, nil
+}
+
+// create stores a new entity, stamping its times.
+func create(tx Tx, e Entity, parent ID, name string, now time.Time) error {
+	m := e.meta()
+	m.CreatedAt, m.UpdatedAt = now, now
+	n, err := encode(e, parent, name)
+	if err != nil {
+		return err
+	}
+	return tx.CreateNode(n)
+}
+
+// update stores a changed entity. The parent is never changed by an update.
+func update(tx Tx, e Entity, name string, now time.Time) error {
+	e.meta().UpdatedAt = now
+	n, err := encode(e, "", name)
+	if err != nil {
+		return err
+	}
+	return tx.UpdateNode(n)
+}
