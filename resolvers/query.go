@@ -1,0 +1,251 @@
+package resolvers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pedigree-ml/pedigree/graph/model"
+	"github.com/pedigree-ml/pedigree/lineage"
+)
+
+type queryResolver struct{ *Resolver }
+
+func (r queryResolver) Node(ctx context.Context, id lineage.ID) (lineage.Entity, error) {
+	if _, err := parseID("id", id); err != nil {
+		return nil, err
+	}
+	e, err := r.svc.Node(ctx, id)
+	if lineage.ErrorCode(err) == lineage.ENOTFOUND {
+		return nil, nil // Relay: a missing node is null, not an error
+	}
+	return e, err
+}
+
+func (r queryResolver) Nodes(ctx context.Context, ids []lineage.ID) ([]lineage.Entity, error) {
+	if _, err := parseIDs("ids", ids, lineage.MaxPageSize); err != nil {
+		return nil, err
+	}
+	es, err := r.svc.Nodes(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i, e := range es {
+		if e != nil && lineage.EntityMeta(e).DeletedAt != nil {
+			es[i] = nil // as node(id): soft-deleted nodes are gone
+		}
+	}
+	return es, nil
+}
+
+func (r queryResolver) Dataset(ctx context.Context, name string) (*lineage.Dataset, error) {
+	return r.svc.Dataset(ctx, name)
+}
+
+func (r queryResolver) Datasets(ctx context.Context, first *int, after *string) (*model.DatasetConnection, error) {
+	p, err := page(first, after)
+	if err != nil {
+		return nil, err
+	}
+	ep, err := r.svc.List(ctx, lineage.KindDataset, "", p)
+	if err != nil {
+		return nil, err
+	}
+	c := &model.DatasetConnection{PageInfo: pageInfo(ep.EndCursor, ep.HasNext)}
+	c.Nodes = entitiesOf[*lineage.Dataset](ep.Entities)
+	c.Edges = make([]*model.DatasetEdge, len(c.Nodes))
+	for i, n := range c.Nodes {
+		c.Edges[i] = &model.DatasetEdge{Cursor: lastCursor(c.PageInfo, i, len(c.Nodes)), Node: n}
+	}
+	return c, nil
+}
+
+func (r queryResolver) DatasetVersion(ctx context.Context, dataset string, version int) (*lineage.DatasetVersion, error) {
+	return r.svc.DatasetVersion(ctx, dataset, int64(version))
+}
+
+func (r queryResolver) FeatureSet(ctx context.Context, name string) (*lineage.FeatureSet, error) {
+	return byName[*lineage.FeatureSet](ctx, r.Resolver, lineage.KindFeatureSet, name)
+}
+
+func (r queryResolver) Experiment(ctx context.Context, name string) (*lineage.Experiment, error) {
+	return r.svc.Experiment(ctx, name)
+}
+
+func (r queryResolver) Experiments(ctx context.Context, first *int, after *string) (*model.ExperimentConnection, error) {
+	p, err := page(first, after)
+	if err != nil {
+		return nil, err
+	}
+	ep, err := r.svc.List(ctx, lineage.KindExperiment, "", p)
+	if err != nil {
+		return nil, err
+	}
+	c := &model.ExperimentConnection{PageInfo: pageInfo(ep.EndCursor, ep.HasNext)}
+	c.Nodes = entitiesOf[*lineage.Experiment](ep.Entities)
+	c.Edges = make([]*model.ExperimentEdge, len(c.Nodes))
+	for i, n := range c.Nodes {
+		c.Edges[i] = &model.ExperimentEdge{Cursor: lastCursor(c.PageInfo, i, len(c.Nodes)), Node: n}
+	}
+	return c, nil
+}
+
+func (r queryResolver) Pipeline(ctx context.Context, name string) (*lineage.Pipeline, error) {
+	return byName[*lineage.Pipeline](ctx, r.Resolver, lineage.KindPipeline, name)
+}
+
+// byName reads a logical node the Service has no named getter for
+// (feature sets, pipelines) through its canonical ID.
+func byName[T lineage.Entity](ctx context.Context, r *Resolver, kind lineage.Kind, name string) (T, error) {
+	var zero T
+	if name == "" {
+		return zero, lineage.Invalid("name", "is required")
+	}
+	id, err := lineage.ParseID("name", string(lineage.NewID(kind, strings.ToLower(name))))
+	if err != nil {
+		return zero, err
+	}
+	e, err := r.svc.Node(ctx, id)
+	t, ok := e.(T)
+	if lineage.ErrorCode(err) == lineage.ENOTFOUND || (err == nil && !ok) {
+		return zero, &lineage.Error{Code: lineage.ENOTFOUND, Field: "name", Message: fmt.Sprintf("name: %q not found", name)}
+	}
+	return t, err
+}
+
+func (r queryResolver) Run(ctx context.Context, id lineage.ID) (*lineage.Run, error) {
+	if _, err := parseID("id", id); err != nil {
+		return nil, err
+	}
+	return r.svc.Run(ctx, id)
+}
+
+func (r queryResolver) Runs(ctx context.Context, filter *string, experiment *string, orderBy []string, first *int, after *string) (*model.RunConnection, error) {
+	return r.runs(ctx, filter, experiment, orderBy, first, after)
+}
+
+func (r queryResolver) Model(ctx context.Context, name string) (*lineage.Model, error) {
+	return r.svc.Model(ctx, name)
+}
+
+func (r queryResolver) Models(ctx context.Context, first *int, after *string) (*model.ModelConnection, error) {
+	p, err := page(first, after)
+	if err != nil {
+		return nil, err
+	}
+	ep, err := r.svc.List(ctx, lineage.KindModel, "", p)
+	if err != nil {
+		return nil, err
+	}
+	c := &model.ModelConnection{PageInfo: pageInfo(ep.EndCursor, ep.HasNext)}
+	c.Nodes = entitiesOf[*lineage.Model](ep.Entities)
+	c.Edges = make([]*model.ModelEdge, len(c.Nodes))
+	for i, n := range c.Nodes {
+		c.Edges[i] = &model.ModelEdge{Cursor: lastCursor(c.PageInfo, i, len(c.Nodes)), Node: n}
+	}
+	return c, nil
+}
+
+func (r queryResolver) ModelVersion(ctx context.Context, model string, version *int, stage *lineage.Stage, alias *string) (*lineage.ModelVersion, error) {
+	return r.svc.ModelVersion(ctx, model, selector(version, stage, alias))
+}
+
+func (r queryResolver) Search(ctx context.Context, query string, kinds []lineage.Kind, first *int) ([]lineage.Entity, error) {
+	n, err := pageSize(first, 20, lineage.MaxSearchResults)
+	if err != nil {
+		return nil, err
+	}
+	es, err := r.svc.Search(ctx, query, kinds, n)
+	if es == nil && err == nil {
+		es = []lineage.Entity{}
+	}
+	return es, err
+}
+
+func (r queryResolver) Lineage(ctx context.Context, of lineage.ID, direction *lineage.Direction, depth *int, kinds []lineage.Kind, asOf *time.Time, limit *int) (*lineage.LineageGraph, error) {
+	return r.lineage(ctx, of, direction, depth, kinds, asOf, limit)
+}
+
+// lineage serves Query.lineage and ModelVersion.lineage. Depth and limit
+// beyond their maxima are clamped by the Service.
+func (r *Resolver) lineage(ctx context.Context, of lineage.ID, direction *lineage.Direction, depth *int, kinds []lineage.Kind, asOf *time.Time, limit *int) (*lineage.LineageGraph, error) {
+	if depth != nil && *depth < 1 {
+		return nil, lineage.Invalid("depth", "must be at least 1")
+	}
+	if limit != nil && *limit < 1 {
+		return nil, lineage.Invalid("limit", "must be at least 1")
+	}
+	in := lineage.LineageInput{Of: of, Direction: deref(direction), Depth: deref(depth), Kinds: kinds, AsOf: asOf, Limit: deref(limit)}
+	g, err := r.svc.Lineage(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	// Lineage nodes are already loaded: later references (edge fromNode,
+	// toNode) must not load them again.
+	l := r.loadersFor(ctx)
+	for _, n := range g.Nodes {
+		l.nodes.Prime(lineage.EntityID(n.Node), n.Node)
+	}
+	return g, nil
+}
+
+func (r queryResolver) LineagePath(ctx context.Context, from lineage.ID, to lineage.ID) ([]*lineage.Edge, error) {
+	es, err := r.svc.LineagePath(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*lineage.Edge, len(es))
+	for i := range es {
+		out[i] = &es[i]
+	}
+	return out, nil
+}
+
+func (r queryResolver) Impact(ctx context.Context, of lineage.ID) (*lineage.Impact, error) {
+	if _, err := parseID("of", of); err != nil {
+		return nil, err
+	}
+	im, err := r.svc.Impact(ctx, of)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.primeRunData(ctx, im.Runs); err != nil {
+		return nil, err
+	}
+	return im, nil
+}
+
+func (r queryResolver) CompareRuns(ctx context.Context, ids []lineage.ID) (*lineage.RunComparison, error) {
+	if _, err := parseIDs("ids", ids, lineage.MaxCompareRuns); err != nil {
+		return nil, err
+	}
+	c, err := r.svc.CompareRuns(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.primeRunData(ctx, c.Runs); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (r queryResolver) DiffModelVersions(ctx context.Context, model string, from int, to int) (*lineage.ModelVersionDiff, error) {
+	return r.svc.DiffModelVersions(ctx, model, int64(from), int64(to))
+}
+
+func (r queryResolver) Events(ctx context.Context, model *string, afterSeq *int64, types []lineage.EventType, first *int) ([]*lineage.Event, error) {
+	n, err := pageSize(first, lineage.DefaultPageSize, lineage.MaxPageSize)
+	if err != nil {
+		return nil, err
+	}
+	evs, err := r.svc.Events(ctx, deref(model), deref(afterSeq), types, n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*lineage.Event, len(evs))
+	for i := range evs {
+		out[i] = &evs[i]
+	}
+	return out, nil
+}
