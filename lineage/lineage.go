@@ -8,6 +8,7 @@ package lineage
 
 import (
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -99,6 +100,16 @@ type ID string
 // NewID joins a kind and key parts into an ID; parts are joined with "/".
 func NewID(k Kind, parts ...string) ID {
 	return ID(k.prefix() + ":" + strings.Join(parts, "/"))
+}
+
+// NameID returns the ID of a node identified by its name (a dataset, model,
+// experiment, …): names are unique in their lower-case form.
+func NameID(k Kind, name string) ID { return NewID(k, strings.ToLower(name)) }
+
+// VersionID returns the ID of version v of a named node, e.g.
+// VersionID(KindModelVersion, "Churn", 7) is "modelversion:churn/7".
+func VersionID(k Kind, name string, v int64) ID {
+	return NewID(k, strings.ToLower(name), strconv.FormatInt(v, 10))
 }
 
 // Kind returns the kind an ID names, or "" if it names none.

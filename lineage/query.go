@@ -109,6 +109,14 @@ func (s *Service) Model(ctx context.Context, name string) (*Model, error) {
 	return byName[*Model](s, ctx, KindModel, "name", name)
 }
 
+func (s *Service) FeatureSet(ctx context.Context, name string) (*FeatureSet, error) {
+	return byName[*FeatureSet](s, ctx, KindFeatureSet, "name", name)
+}
+
+func (s *Service) Pipeline(ctx context.Context, name string) (*Pipeline, error) {
+	return byName[*Pipeline](s, ctx, KindPipeline, "name", name)
+}
+
 func (s *Service) DatasetVersion(ctx context.Context, dataset string, version int64) (*DatasetVersion, error) {
 	canon, err := checkName("dataset", dataset)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -304,11 +303,9 @@ var (
 	versionLike   = regexp.MustCompile(`^v?[0-9]+$`)
 )
 
-func modelID(name string) ID { return NewID(KindModel, strings.ToLower(name)) }
+func modelID(name string) ID { return NameID(KindModel, name) }
 
-func versionID(model string, version int64) ID {
-	return NewID(KindModelVersion, strings.ToLower(model), itoa(version))
-}
+func versionID(model string, version int64) ID { return VersionID(KindModelVersion, model, version) }
 
 // SetModelAlias points an alias (champion, challenger, …) at a version,
 // moving it from any version that had it.

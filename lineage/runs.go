@@ -267,21 +267,21 @@ func (s *Service) LogMetrics(ctx context.Context, runID ID, points []MetricPoint
 		return 0, nil
 	}
 	if len(points) > MaxMetricBatch {
-		return 0, Invalid("points", "must have at most %d points per call", MaxMetricBatch)
+		return 0, Invalid("metrics", "must have at most %d points per call", MaxMetricBatch)
 	}
 	keys := map[string]bool{}
 	for i, p := range points {
 		if !keys[p.Key] {
-			if err := checkKey(indexed("points", i)+".key", p.Key); err != nil {
+			if err := checkKey(indexed("metrics", i)+".key", p.Key); err != nil {
 				return 0, err
 			}
 			keys[p.Key] = true
 		}
-		if err := checkFinite(indexed("points", i)+".value", p.Value); err != nil {
+		if err := checkFinite(indexed("metrics", i)+".value", p.Value); err != nil {
 			return 0, err
 		}
 		if p.Step < 0 {
-			return 0, Invalid(indexed("points", i)+".step", "must not be negative")
+			return 0, Invalid(indexed("metrics", i)+".step", "must not be negative")
 		}
 	}
 	err := s.update(ctx, func(tx Tx, now time.Time) error {

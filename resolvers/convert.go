@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -161,25 +160,6 @@ func parseIDs(field string, ids []lineage.ID, max int) ([]lineage.ID, error) {
 		}
 	}
 	return ids, nil
-}
-
-// The IDs of logical nodes named by other nodes. Names are case-insensitive
-// and IDs use their canonical (lower-case) form, as lineage does.
-func datasetID(name string) lineage.ID {
-	return lineage.NewID(lineage.KindDataset, strings.ToLower(name))
-}
-func featureSetID(name string) lineage.ID {
-	return lineage.NewID(lineage.KindFeatureSet, strings.ToLower(name))
-}
-func experimentID(name string) lineage.ID {
-	return lineage.NewID(lineage.KindExperiment, strings.ToLower(name))
-}
-func pipelineID(name string) lineage.ID {
-	return lineage.NewID(lineage.KindPipeline, strings.ToLower(name))
-}
-func modelID(name string) lineage.ID { return lineage.NewID(lineage.KindModel, strings.ToLower(name)) }
-func modelVersionID(model string, version int64) lineage.ID {
-	return lineage.NewID(lineage.KindModelVersion, strings.ToLower(model), strconv.FormatInt(version, 10))
 }
 
 // label is a short human-readable name of a node, for graphs and lists.

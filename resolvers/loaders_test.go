@@ -31,9 +31,9 @@ func TestNodeLoaderBatches(t *testing.T) {
 	c := &countingNodes{byID: map[lineage.ID]lineage.Entity{}}
 	var ids []string
 	for _, name := range []string{"churn", "fraud", "ltv"} {
-		m := &lineage.Model{Meta: lineage.Meta{ID: modelID(name)}, Name: name}
+		m := &lineage.Model{Meta: lineage.Meta{ID: lineage.NameID(lineage.KindModel, name)}, Name: name}
 		run := &lineage.Run{Meta: lineage.Meta{ID: lineage.ID("run:" + name)}, Name: "train-" + name}
-		mv := &lineage.ModelVersion{Meta: lineage.Meta{ID: modelVersionID(name, 1)}, Model: name, Version: 1, Run: run.ID}
+		mv := &lineage.ModelVersion{Meta: lineage.Meta{ID: lineage.VersionID(lineage.KindModelVersion, name, 1)}, Model: name, Version: 1, Run: run.ID}
 		for _, e := range []lineage.Entity{m, run, mv} {
 			c.byID[lineage.EntityID(e)] = e
 		}

@@ -2,6 +2,8 @@ package resolvers
 
 import (
 	"context"
+	"errors"
+	"strings"
 
 	"github.com/pedigree-ml/pedigree/graph/model"
 	"github.com/pedigree-ml/pedigree/lineage"
@@ -58,14 +60,30 @@ func (r mutationResolver) SetRunTags(ctx context.Context, in model.SetRunTagsInp
 }
 
 func (r mutationResolver) LogMetrics(ctx context.Context, in model.LogMetricsInput) (int, error) {
+	if in.Metrics != nil && in.Points != nil {
+		return 0, lineage.Invalid("points", "give metrics or points, not both")
+	}
 	if len(in.Metrics) > lineage.MaxMetricBatch {
 		return 0, lineage.Invalid("metrics", "must have at most %d points per call", lineage.MaxMetricBatch)
+	}
+	if in.Metrics == nil {
+		n, err := r.svc.LogMetrics(ctx, in.Run, in.Points)
+		return n, renameField(err, "metrics", "points")
 	}
 	points := make([]lineage.MetricPoint, len(in.Metrics))
 	for i, p := range in.Metrics {
 		points[i] = *p
 	}
 	return r.svc.LogMetrics(ctx, in.Run, points)
+}
+
+// renameField makes an error name the input field the client actually used.
+func renameField(err error, from, to string) error {
+	var e *lineage.Error
+	if !errors.As(err, &e) || !strings.HasPrefix(e.Field, from) {
+		return err
+	}
+	return &lineage.Error{Code: e.Code, Field: to + strings.TrimPrefix(e.Field, from), Message: to + strings.TrimPrefix(e.Message, from)}
 }
 
 func (r mutationResolver) AddRunInputs(ctx context.Context, in model.AddRunInputsInput) (*lineage.Run, error) {

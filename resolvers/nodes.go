@@ -59,7 +59,7 @@ func (datasetVersionResolver) Tags(_ context.Context, o *lineage.DatasetVersion)
 	return keyValues(o.Tags), nil
 }
 func (r datasetVersionResolver) Dataset(ctx context.Context, o *lineage.DatasetVersion) (*lineage.Dataset, error) {
-	return mustTyped[*lineage.Dataset](ctx, r.Resolver, datasetID(o.Dataset))
+	return mustTyped[*lineage.Dataset](ctx, r.Resolver, lineage.NameID(lineage.KindDataset, o.Dataset))
 }
 func (r datasetVersionResolver) Splits(ctx context.Context, o *lineage.DatasetVersion) ([]*lineage.Split, error) {
 	es, err := r.related(ctx, o.ID, lineage.Downstream, lineage.EdgeSplitOf)
@@ -114,7 +114,7 @@ func (featureSetVersionResolver) Tags(_ context.Context, o *lineage.FeatureSetVe
 	return keyValues(o.Tags), nil
 }
 func (r featureSetVersionResolver) FeatureSet(ctx context.Context, o *lineage.FeatureSetVersion) (*lineage.FeatureSet, error) {
-	return mustTyped[*lineage.FeatureSet](ctx, r.Resolver, featureSetID(o.FeatureSet))
+	return mustTyped[*lineage.FeatureSet](ctx, r.Resolver, lineage.NameID(lineage.KindFeatureSet, o.FeatureSet))
 }
 func (r featureSetVersionResolver) Sources(ctx context.Context, o *lineage.FeatureSetVersion) ([]lineage.Entity, error) {
 	return r.related(ctx, o.ID, lineage.Upstream, lineage.EdgeDerivedFrom)
@@ -223,13 +223,13 @@ func (r runResolver) Tags(ctx context.Context, o *lineage.Run) ([]*model.KeyValu
 	return keyValues(d.Tags), nil
 }
 func (r runResolver) Experiment(ctx context.Context, o *lineage.Run) (*lineage.Experiment, error) {
-	return typed[*lineage.Experiment](ctx, r.Resolver, experimentID(o.Experiment))
+	return typed[*lineage.Experiment](ctx, r.Resolver, lineage.NameID(lineage.KindExperiment, o.Experiment))
 }
 func (r runResolver) Pipeline(ctx context.Context, o *lineage.Run) (*lineage.Pipeline, error) {
 	if o.Pipeline == "" {
 		return nil, nil
 	}
-	return typed[*lineage.Pipeline](ctx, r.Resolver, pipelineID(o.Pipeline))
+	return typed[*lineage.Pipeline](ctx, r.Resolver, lineage.NameID(lineage.KindPipeline, o.Pipeline))
 }
 func (runResolver) Compute(_ context.Context, o *lineage.Run) ([]*model.KeyValue, error) {
 	return keyValues(o.Compute), nil
@@ -450,7 +450,7 @@ func selector(version *int, stage *lineage.Stage, alias *string) lineage.Version
 type modelAliasResolver struct{ *Resolver }
 
 func (r modelAliasResolver) ModelVersion(ctx context.Context, o *model.ModelAlias) (*lineage.ModelVersion, error) {
-	return typed[*lineage.ModelVersion](ctx, r.Resolver, modelVersionID(o.Model, int64(o.Version)))
+	return typed[*lineage.ModelVersion](ctx, r.Resolver, lineage.VersionID(lineage.KindModelVersion, o.Model, int64(o.Version)))
 }
 
 type modelVersionResolver struct{ *Resolver }
@@ -462,7 +462,7 @@ func (modelVersionResolver) Tags(_ context.Context, o *lineage.ModelVersion) ([]
 	return keyValues(o.Tags), nil
 }
 func (r modelVersionResolver) Model(ctx context.Context, o *lineage.ModelVersion) (*lineage.Model, error) {
-	return mustTyped[*lineage.Model](ctx, r.Resolver, modelID(o.Model))
+	return mustTyped[*lineage.Model](ctx, r.Resolver, lineage.NameID(lineage.KindModel, o.Model))
 }
 func (r modelVersionResolver) Run(ctx context.Context, o *lineage.ModelVersion) (*lineage.Run, error) {
 	return typed[*lineage.Run](ctx, r.Resolver, o.Run)
@@ -513,10 +513,10 @@ func (deploymentResolver) Tags(_ context.Context, o *lineage.Deployment) ([]*mod
 	return keyValues(o.Tags), nil
 }
 func (r deploymentResolver) Model(ctx context.Context, o *lineage.Deployment) (*lineage.Model, error) {
-	return typed[*lineage.Model](ctx, r.Resolver, modelID(o.Model))
+	return typed[*lineage.Model](ctx, r.Resolver, lineage.NameID(lineage.KindModel, o.Model))
 }
 func (r deploymentResolver) ModelVersion(ctx context.Context, o *lineage.Deployment) (*lineage.ModelVersion, error) {
-	return typed[*lineage.ModelVersion](ctx, r.Resolver, modelVersionID(o.Model, o.Version))
+	return typed[*lineage.ModelVersion](ctx, r.Resolver, lineage.VersionID(lineage.KindModelVersion, o.Model, o.Version))
 }
 
 type lineageEdgeResolver struct{ *Resolver }
@@ -549,7 +549,7 @@ func (modelEventResolver) Version(_ context.Context, o *lineage.Event) (*int, er
 func (r modelEventResolver) ModelVersion(ctx context.Context, o *lineage.Event) (*lineage.ModelVersion, error) {
 	id, v := eventVersion(o)
 	if id == "" && v != nil {
-		id = modelVersionID(o.Model, int64(*v))
+		id = lineage.VersionID(lineage.KindModelVersion, o.Model, int64(*v))
 	}
 	if id == "" {
 		return nil, nil

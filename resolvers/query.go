@@ -2,8 +2,6 @@ package resolvers
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/pedigree-ml/pedigree/graph/model"
@@ -66,7 +64,7 @@ func (r queryResolver) DatasetVersion(ctx context.Context, dataset string, versi
 }
 
 func (r queryResolver) FeatureSet(ctx context.Context, name string) (*lineage.FeatureSet, error) {
-	return byName[*lineage.FeatureSet](ctx, r.Resolver, lineage.KindFeatureSet, name)
+	return r.svc.FeatureSet(ctx, name)
 }
 
 func (r queryResolver) Experiment(ctx context.Context, name string) (*lineage.Experiment, error) {
@@ -92,26 +90,7 @@ func (r queryResolver) Experiments(ctx context.Context, first *int, after *strin
 }
 
 func (r queryResolver) Pipeline(ctx context.Context, name string) (*lineage.Pipeline, error) {
-	return byName[*lineage.Pipeline](ctx, r.Resolver, lineage.KindPipeline, name)
-}
-
-// byName reads a logical node the Service has no named getter for
-// (feature sets, pipelines) through its canonical ID.
-func byName[T lineage.Entity](ctx context.Context, r *Resolver, kind lineage.Kind, name string) (T, error) {
-	var zero T
-	if name == "" {
-		return zero, lineage.Invalid("name", "is required")
-	}
-	id, err := lineage.ParseID("name", string(lineage.NewID(kind, strings.ToLower(name))))
-	if err != nil {
-		return zero, err
-	}
-	e, err := r.svc.Node(ctx, id)
-	t, ok := e.(T)
-	if lineage.ErrorCode(err) == lineage.ENOTFOUND || (err == nil && !ok) {
-		return zero, &lineage.Error{Code: lineage.ENOTFOUND, Field: "name", Message: fmt.Sprintf("name: %q not found", name)}
-	}
-	return t, err
+	return r.svc.Pipeline(ctx, name)
 }
 
 func (r queryResolver) Run(ctx context.Context, id lineage.ID) (*lineage.Run, error) {

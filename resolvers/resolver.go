@@ -23,6 +23,8 @@ type service interface {
 	Dataset(ctx context.Context, name string) (*lineage.Dataset, error)
 	DatasetVersion(ctx context.Context, dataset string, version int64) (*lineage.DatasetVersion, error)
 	Experiment(ctx context.Context, name string) (*lineage.Experiment, error)
+	FeatureSet(ctx context.Context, name string) (*lineage.FeatureSet, error)
+	Pipeline(ctx context.Context, name string) (*lineage.Pipeline, error)
 	Run(ctx context.Context, id lineage.ID) (*lineage.Run, error)
 	RunData(ctx context.Context, ids []lineage.ID) (map[lineage.ID]*lineage.RunData, error)
 	Runs(ctx context.Context, in lineage.RunsInput) (*lineage.RunsPage, error)

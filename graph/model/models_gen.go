@@ -4,6 +4,7 @@ package model
 
 import (
 	"github.com/pedigree-ml/pedigree/lineage"
+	"github.com/pedigree-ml/pedigree/resolvers/scalar"
 )
 
 // Adds inputs to a run.
@@ -131,8 +132,10 @@ type KeyValueInput struct {
 type LogMetricsInput struct {
 	// The run.
 	Run lineage.ID `json:"run"`
-	// Points (at most 10000 per call); send them as a variable, not inline.
-	Metrics []*lineage.MetricPoint `json:"metrics"`
+	// Points (at most 10000 per call); send them as a variable, not inline. Give metrics or points.
+	Metrics []*lineage.MetricPoint `json:"metrics,omitempty"`
+	// The same points as one MetricPoints value: the fast path for large batches. Give metrics or points.
+	Points scalar.MetricPoints `json:"points,omitempty"`
 }
 
 // Logs params of a run (upsert).

@@ -108,3 +108,93 @@ func UnmarshalJSON(v any) (json.RawMessage, error) {
 	}
 	return b, nil
 }
+
+// MetricPoints is a batch of metric points decoded from one JSON array. It
+// exists for speed: a list of input objects is validated and unmarshalled
+// field by field by the GraphQL layer, which costs more than storing them.
+type MetricPoints []lineage.MetricPoint
+
+// MarshalMetricPoints is never used for output; it writes the points back as
+// the same JSON shape for completeness.
+func MarshalMetricPoints(ps MetricPoints) graphql.Marshaler {
+	return graphql.WriterFunc(func(w io.Writer) {
+		out := make([]map[string]any, len(ps))
+		for i, p := range ps {
+			out[i] = map[string]any{"key": p.Key, "value": p.Value, "step": p.Step, "timestamp": p.Timestamp}
+		}
+		_ = json.NewEncoder(w).Encode(out)
+	})
+}
+
+// UnmarshalMetricPoints reads [{"key", "value", "step"?, "timestamp"?}, …].
+// Numbers arrive as json.Number (gqlgen decodes with UseNumber) or float64.
+func UnmarshalMetricPoints(v any) (MetricPoints, error) {
+	list, ok := v.([]any)
+	if !ok {
+		return nil, lineage.Invalid("points", "must be a JSON array of {key, value, step, timestamp} objects")
+	}
+	if len(list) > lineage.MaxMetricBatch {
+		return nil, lineage.Invalid("points", "must have at most %d points per call", lineage.MaxMetricBatch)
+	}
+	out := make(MetricPoints, len(list))
+	for i, item := range list {
+		at := "points[" + strconv.Itoa(i) + "]"
+		obj, ok := item.(map[string]any)
+		if !ok {
+			return nil, lineage.Invalid(at, "must be an object with key and value")
+		}
+		p := &out[i]
+		for name, field := range obj {
+			var err error
+			switch name {
+			case "key":
+				var ok bool
+				if p.Key, ok = field.(string); !ok {
+					err = lineage.Invalid(at+".key", "must be a string")
+				}
+			case "value":
+				p.Value, err = number(at+".value", field)
+			case "step":
+				var f float64
+				if f, err = number(at+".step", field); err == nil {
+					if p.Step = int64(f); float64(p.Step) != f {
+						err = lineage.Invalid(at+".step", "must be a whole number")
+					}
+				}
+			case "timestamp":
+				if field != nil {
+					if p.Timestamp, err = UnmarshalTime(field); err != nil {
+						err = lineage.Invalid(at+".timestamp", "must be an RFC 3339 time string")
+					}
+				}
+			default:
+				err = lineage.Invalid(at+"."+name, "is not a field of a metric point (key, value, step, timestamp)")
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		if _, ok := obj["value"]; !ok {
+			return nil, lineage.Invalid(at+".value", "is required")
+		}
+	}
+	return out, nil
+}
+
+func number(field string, v any) (float64, error) {
+	switch n := v.(type) {
+	case json.Number:
+		f, err := n.Float64()
+		if err != nil {
+			return 0, lineage.Invalid(field, "must be a number")
+		}
+		return f, nil
+	case float64:
+		return n, nil
+	case int64:
+		return float64(n), nil
+	case int:
+		return float64(n), nil
+	}
+	return 0, lineage.Invalid(field, "must be a number")
+}
