@@ -147,9 +147,7 @@ func (s *Service) Impact(ctx context.Context, of ID) (*Impact, error) {
 		switch h.ID.Kind() {
 		case KindRun:
 			out.RunCount++
-			if len(runs) < ImpactListLimit {
-				runs = append(runs, h.ID)
-			}
+			runs = append(runs, h.ID)
 		case KindDatasetVersion, KindSplit, KindFeatureSetVersion, KindArtifact:
 			out.DataCount++
 			if len(data) < ImpactListLimit {
@@ -159,6 +157,9 @@ func (s *Service) Impact(ctx context.Context, of ID) (*Impact, error) {
 			load = append(load, h.ID)
 		}
 	}
+	// Run IDs are time-ordered (UUIDv7): newest first, then the first ImpactListLimit.
+	slices.SortFunc(runs, func(a, b ID) int { return strings.Compare(string(b), string(a)) })
+	runs = runs[:min(len(runs), ImpactListLimit)]
 	entities, err := s.Nodes(ctx, slices.Concat(runs, data, load))
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -77,6 +78,7 @@ func rememberNatural(tx Tx, key string, id ID, now time.Time) error {
 
 // emit appends an event to the outbox, in the caller's transaction.
 func emit(tx Tx, model string, typ EventType, payload any, now time.Time) error {
+	model = strings.ToLower(model) // names are unique in their lower-case form
 	seq, err := tx.LastModelSeq(model)
 	if err != nil {
 		return err

@@ -314,9 +314,11 @@ func (s *Service) Search(ctx context.Context, text string, kinds []Kind, limit i
 // Events returns committed events after a global sequence number.
 func (s *Service) Events(ctx context.Context, model string, afterSeq int64, types []EventType, limit int) ([]Event, error) {
 	if model != "" {
-		if _, err := checkName("model", model); err != nil {
+		canon, err := checkName("model", model)
+		if err != nil {
 			return nil, err
 		}
+		model = canon
 	}
 	if limit <= 0 || limit > MaxPageSize {
 		limit = MaxPageSize
@@ -344,9 +346,11 @@ func (s *Service) Events(ctx context.Context, model string, afterSeq int64, type
 // The channel is closed when ctx is done or the store fails.
 func (s *Service) Subscribe(ctx context.Context, model string, types []EventType, afterSeq int64) (<-chan Event, error) {
 	if model != "" {
-		if _, err := checkName("model", model); err != nil {
+		canon, err := checkName("model", model)
+		if err != nil {
 			return nil, err
 		}
+		model = canon
 	}
 	if afterSeq < 0 {
 		head, err := s.store.LastEventSeq(ctx)

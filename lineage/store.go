@@ -37,7 +37,7 @@ type Direction string
 const (
 	Upstream   Direction = "UPSTREAM"
 	Downstream Direction = "DOWNSTREAM"
-	Both       Direction = "BOTH"
+	Both       Direction = "BOTH" // upstream and downstream of the start, not a walk in any direction
 )
 
 // TraversalQuery asks a backend for the provenance subgraph around a node.
@@ -171,7 +171,8 @@ type ReadTx interface {
 	// MetricHistory returns points of one metric ordered by step, then timestamp.
 	MetricHistory(q MetricHistoryQuery) ([]MetricPoint, error)
 
-	// Transitions returns the audit trail of model versions, oldest first.
+	// Transitions returns the audit trail of model versions in the order
+	// the transitions were added (commit order, not by their At times).
 	Transitions(versions []ID) ([]Transition, error)
 
 	// Idempotency returns the record for a key. ENOTFOUND if absent.

@@ -129,9 +129,10 @@ func checkURI(field, uri string, required bool) error {
 	if err != nil || u.Scheme == "" {
 		return Invalid(field, "must be an absolute URI with a scheme, such as s3://bucket/path")
 	}
+	// Checked after exactly one decode, so %2e%2e and %00 count as what they are.
 	path, err := url.PathUnescape(u.EscapedPath())
-	if err != nil || strings.Contains(path, "\\") {
-		return Invalid(field, "must not contain backslashes or bad escapes")
+	if err != nil || strings.ContainsAny(path, "\\") || strings.IndexFunc(path, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+		return Invalid(field, "must not contain backslashes, control characters or bad escapes")
 	}
 	for _, seg := range strings.Split(path, "/") {
 		if seg == ".." || seg == "." {
