@@ -586,7 +586,13 @@ type runComparisonResolver struct{ *Resolver }
 func (runComparisonResolver) Metrics(_ context.Context, o *lineage.RunComparison) ([]*model.MetricRow, error) {
 	out := make([]*model.MetricRow, len(o.Metrics))
 	for i, m := range o.Metrics {
-		row := &model.MetricRow{Key: m.Key, Values: m.Values, HigherIsBetter: m.HigherIsBetter, Differs: m.Differs}
+		row := &model.MetricRow{Key: m.Key, Values: m.Values, HigherIsBetter: m.HigherIsBetter, Differs: m.Differs,
+			LastValues: make([]*float64, len(m.Values))}
+		for j, v := range m.Values {
+			if v != nil {
+				row.LastValues[j] = &v.Last
+			}
+		}
 		if m.Best >= 0 && m.Best < len(o.Runs) {
 			row.BestIndex = ptr(m.Best)
 			row.BestRunID = &o.Runs[m.Best].ID

@@ -152,6 +152,9 @@ type MetricRow struct {
 	Key string `json:"key"`
 	// values[i] summarizes the metric in runs[i]; null where that run lacks it.
 	Values []*lineage.MetricSummary `json:"values"`
+	// lastValues[i] is the last value of the metric in runs[i]; null where that run
+	// lacks it. A list of numbers, so much cheaper than values for wide comparisons.
+	LastValues []*float64 `json:"lastValues"`
 	// Index into runs of the run with the best last value; null if no run has the metric.
 	BestIndex *int `json:"bestIndex,omitempty"`
 	// ID of that run; null if no run has the metric.
