@@ -118,11 +118,14 @@ type Store interface {
 	// Traverse walks provenance edges (EdgeType.Provenance) from q.Of,
 	// cycle-safe, each node at its smallest depth. ENOTFOUND if q.Of does
 	// not exist (or did not at q.AsOf). Soft-deleted nodes are walked through.
+	// BOTH is the union of the upstream and downstream walks (a node reached
+	// upstream is walked on upstream only), not an undirected walk.
 	Traverse(ctx context.Context, q TraversalQuery) (*Subgraph, error)
 
 	// Path returns the edges of a shortest provenance path from one node to
 	// another, following edges in their direction (from is downstream of to)
-	// or against it; nil if none within maxDepth hops.
+	// or against it; nil if none within maxDepth hops, or if either node
+	// does not exist.
 	Path(ctx context.Context, from, to ID, maxDepth int) ([]Edge, error)
 
 	// SearchRuns returns runs matching q, ordered by q.OrderBy then newest
@@ -213,7 +216,8 @@ type Tx interface {
 	SetRunParams(run ID, params map[string]string) error
 	SetRunTags(run ID, tags map[string]string) error
 
-	// LogMetrics appends points to a run's histories and updates their summaries.
+	// LogMetrics appends points to a run's histories and updates their
+	// summaries. A batch equal to one already stored (a retry) may be stored once.
 	LogMetrics(run ID, points []MetricPoint) error
 
 	// AddTransition appends to a model version's audit trail.

@@ -1,0 +1,675 @@
+package sqlite
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/pedigree-ml/pedigree/lineage"
+)
+
+// Statements prepared once per pool at Open; a transaction binds the ones it
+// uses (database/sql reuses the connection's prepared form).
+type stmtKey int
+
+const (
+	sNode stmtKey = iota
+	sSeq
+	sEnds
+	sHistory
+	sSummary
+	sIdempotency
+	sLastModelSeq
+	sInsertNode // writes from here on
+	sUpdateNode
+	sDeleteNode
+	sInsertEdge
+	sRemoveEdge
+	sNextVersion
+	sSetParam
+	sSetTag
+	sInsertChunk
+	sPutSummary
+	sAddTransition
+	sPutIdempotency
+	sAddEvent
+	nStmts
+)
+
+const nReadStmts = sInsertNode
+
+const nodeCols = `id, kind, parent, name, props, created_at, updated_at, deleted_at`
+
+var stmtSQL = [nStmts]string{
+	sNode:         `SELECT ` + nodeCols + ` FROM nodes WHERE id = ?`,
+	sSeq:          `SELECT seq FROM nodes WHERE id = ?`,
+	sEnds:         `SELECT (SELECT seq FROM nodes WHERE id = ?), (SELECT seq FROM nodes WHERE id = ?)`,
+	sHistory:      `SELECT min_step, points FROM metric_chunks WHERE run = ? AND key = ? AND max_step > ? ORDER BY min_step`,
+	sSummary:      `SELECT last, last_step, last_ts, min, max, count FROM run_metrics WHERE run = ? AND key = ?`,
+	sIdempotency:  `SELECT key, operation, digest, result, created_at FROM idempotency WHERE key = ?`,
+	sLastModelSeq: `SELECT coalesce(max(model_seq), 0) FROM events WHERE model = ?`,
+	sInsertNode: `INSERT INTO nodes (id, kind, parent, name, name_fold, props, created_at, updated_at, deleted_at,
+		run_status, run_name, run_experiment, run_pipeline, run_started_at, run_ended_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	sUpdateNode: `UPDATE nodes SET name = ?, name_fold = ?, props = ?, updated_at = ?, deleted_at = ?,
+		run_status = CASE WHEN kind = 'Run' THEN ? END, run_name = CASE WHEN kind = 'Run' THEN ? END,
+		run_experiment = CASE WHEN kind = 'Run' THEN ? END, run_pipeline = CASE WHEN kind = 'Run' THEN ? END,
+		run_started_at = CASE WHEN kind = 'Run' THEN ? END, run_ended_at = CASE WHEN kind = 'Run' THEN ? END
+		WHERE id = ?`,
+	sDeleteNode: `DELETE FROM nodes WHERE seq = ?`,
+	sInsertEdge: `INSERT INTO edges (src, dst, type, role, created_at, removed_at) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`,
+	sRemoveEdge: `UPDATE edges SET removed_at = ? WHERE src = ? AND dst = ? AND type = ? AND removed_at IS NULL`,
+	sNextVersion: `INSERT INTO counters (name, value) VALUES (?, 1)
+		ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value`,
+	sSetParam: `INSERT INTO run_params (run, key, value) VALUES (?, ?, ?)
+		ON CONFLICT (run, key) DO UPDATE SET value = excluded.value`,
+	sSetTag: `INSERT INTO run_tags (run, key, value) VALUES (?, ?, ?)
+		ON CONFLICT (run, key) DO UPDATE SET value = excluded.value`,
+	sInsertChunk: `INSERT INTO metric_chunks (run, key, min_step, max_step, digest, n, points) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`,
+	sPutSummary: `INSERT OR REPLACE INTO run_metrics (run, key, last, last_step, last_ts, min, max, count)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	sAddTransition: `INSERT INTO transitions (model_version, from_stage, to_stage, actor, reason, at, is_rollback)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	sPutIdempotency: `INSERT INTO idempotency (key, operation, digest, result, created_at) VALUES (?, ?, ?, ?, ?)`,
+	sAddEvent:       `INSERT INTO events (id, model, model_seq, type, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+}
+
+// chunk bounds the bound values of one IN (…) list.
+const chunk = 500
+
+// reader implements lineage.ReadTx on a read or write transaction.
+type reader struct {
+	ctx   context.Context
+	tx    *sql.Tx
+	stmts *[nStmts]*sql.Stmt // prepared on tx's pool
+	bound [nStmts]*sql.Stmt  // bound to tx, on first use
+	s     *Store
+}
+
+func (r *reader) stmt(k stmtKey) *sql.Stmt {
+	if r.bound[k] == nil {
+		r.bound[k] = r.tx.StmtContext(r.ctx, r.stmts[k])
+	}
+	return r.bound[k]
+}
+
+func (r *reader) query(q string, args ...any) (*sql.Rows, error) {
+	return r.tx.QueryContext(r.ctx, q, args...)
+}
+
+// seq returns a node's internal number, ENOTFOUND if it does not exist.
+func (r *reader) seq(id lineage.ID) (int64, error) {
+	var seq int64
+	err := r.stmt(sSeq).QueryRowContext(r.ctx, id).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, notFound(id)
+	}
+	return seq, formatError("node", err)
+}
+
+func notFound(id lineage.ID) error {
+	return lineage.Errorf(lineage.ENOTFOUND, "node %q not found", id)
+}
+
+type scanner interface{ Scan(...any) error }
+
+func scanNode(sc scanner, extra ...any) (*lineage.Node, error) {
+	var (
+		n                lineage.Node
+		props            []byte
+		created, updated int64
+		deleted          sql.NullInt64
+	)
+	if err := sc.Scan(append([]any{&n.ID, &n.Kind, &n.Parent, &n.Name, &props, &created, &updated, &deleted}, extra...)...); err != nil {
+		return nil, err
+	}
+	if props != nil {
+		n.Props = props
+	}
+	n.CreatedAt, n.UpdatedAt = fromNanos(created), fromNanos(updated)
+	if deleted.Valid {
+		t := fromNanos(deleted.Int64)
+		n.DeletedAt = &t
+	}
+	return &n, nil
+}
+
+func scanNodes(rows *sql.Rows) ([]*lineage.Node, error) {
+	defer rows.Close()
+	var nodes []*lineage.Node
+	for rows.Next() {
+		n, err := scanNode(rows)
+		if err != nil {
+			return nil, formatError("nodes", err)
+		}
+		nodes = append(nodes, n)
+	}
+	return nodes, formatError("nodes", rows.Err())
+}
+
+func (r *reader) Node(id lineage.ID) (*lineage.Node, error) {
+	n, err := scanNode(r.stmt(sNode).QueryRowContext(r.ctx, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound(id)
+	}
+	return n, formatError("node", err)
+}
+
+func (r *reader) Nodes(ids []lineage.ID) ([]*lineage.Node, error) {
+	byID := make(map[lineage.ID]*lineage.Node, len(ids))
+	for part := range slices.Chunk(ids, chunk) {
+		rows, err := r.query(`SELECT `+nodeCols+` FROM nodes WHERE id IN (`+placeholders(len(part))+`)`, anys(part)...)
+		if err != nil {
+			return nil, formatError("nodes", err)
+		}
+		nodes, err := scanNodes(rows)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range nodes {
+			byID[n.ID] = n
+		}
+	}
+	out := make([]*lineage.Node, 0, len(byID))
+	for _, id := range ids {
+		if n, ok := byID[id]; ok {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// List pages through live nodes of a kind in insertion order. The cursor
+// is the last node's seq (keyset), so pages do not shift under inserts.
+// First < 1 means 100.
+func (r *reader) List(kind lineage.Kind, parent lineage.ID, page lineage.Page) (*lineage.NodePage, error) {
+	first := page.First
+	if first < 1 {
+		first = 100
+	}
+	var after int64
+	if err := decodeCursor(page.After, 'k', &after); err != nil {
+		return nil, err
+	}
+	q := `SELECT ` + nodeCols + `, seq FROM nodes WHERE kind = ? AND deleted_at IS NULL AND seq > ?`
+	args := []any{kind, after}
+	if parent != "" {
+		q += ` AND parent = ?`
+		args = append(args, parent)
+	}
+	rows, err := r.query(q+` ORDER BY seq LIMIT ?`, append(args, first+1)...)
+	if err != nil {
+		return nil, formatError("list", err)
+	}
+	defer rows.Close()
+	p := &lineage.NodePage{}
+	var seq int64
+	for rows.Next() {
+		if len(p.Nodes) == first {
+			p.HasNext = true
+			break
+		}
+		n, err := scanNode(rows, &seq)
+		if err != nil {
+			return nil, formatError("list", err)
+		}
+		p.Nodes = append(p.Nodes, n)
+		p.EndCursor = encodeCursor('k', seq)
+	}
+	return p, formatError("list", rows.Err())
+}
+
+// Edges returns unremoved edges; a node that does not exist has none.
+// Direction BOTH returns both.
+func (r *reader) Edges(id lineage.ID, dir lineage.Direction, types ...lineage.EdgeType) ([]lineage.Edge, error) {
+	var where string
+	switch dir {
+	case lineage.Upstream:
+		where = `e.src = ?1`
+	case lineage.Downstream:
+		where = `e.dst = ?1`
+	case lineage.Both:
+		where = `(e.src = ?1 OR e.dst = ?1)`
+	default:
+		return nil, lineage.Invalid("direction", "must be UPSTREAM, DOWNSTREAM or BOTH")
+	}
+	seq, err := r.seq(id)
+	if lineage.ErrorCode(err) == lineage.ENOTFOUND {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	args := []any{seq}
+	if len(types) > 0 {
+		where += ` AND e.type IN (` + placeholders(len(types)) + `)`
+		args = append(args, anys(types)...)
+	}
+	rows, err := r.query(`SELECT nf.id, nt.id, e.type, e.role, e.created_at FROM edges e
+		JOIN nodes nf ON nf.seq = e.src JOIN nodes nt ON nt.seq = e.dst
+		WHERE `+where+` AND e.removed_at IS NULL ORDER BY e.created_at, e.seq`, args...)
+	if err != nil {
+		return nil, formatError("edges", err)
+	}
+	defer rows.Close()
+	var edges []lineage.Edge
+	for rows.Next() {
+		var (
+			e       lineage.Edge
+			created int64
+		)
+		if err := rows.Scan(&e.From, &e.To, &e.Type, &e.Role, &created); err != nil {
+			return nil, formatError("edges", err)
+		}
+		e.CreatedAt = fromNanos(created)
+		edges = append(edges, e)
+	}
+	return edges, formatError("edges", rows.Err())
+}
+
+// RunData has an entry, never nil, for every ID asked for; its maps and
+// slice are empty, not nil, when a run has nothing.
+func (r *reader) RunData(runs []lineage.ID) (map[lineage.ID]*lineage.RunData, error) {
+	out := make(map[lineage.ID]*lineage.RunData, len(runs))
+	for _, id := range runs {
+		out[id] = &lineage.RunData{Params: map[string]string{}, Tags: map[string]string{}, Metrics: []lineage.MetricSummary{}}
+	}
+	for part := range slices.Chunk(runs, chunk) {
+		if err := r.runData(part, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (r *reader) runData(ids []lineage.ID, out map[lineage.ID]*lineage.RunData) error {
+	in := `(SELECT seq FROM nodes WHERE id IN (` + placeholders(len(ids)) + `))`
+	args := anys(ids)
+	for _, table := range []string{"run_params", "run_tags"} {
+		rows, err := r.query(`SELECT n.id, t.key, t.value FROM `+table+` t JOIN nodes n ON n.seq = t.run WHERE t.run IN `+in, args...)
+		if err != nil {
+			return formatError("run data", err)
+		}
+		for rows.Next() {
+			var id lineage.ID
+			var k, v string
+			if err := rows.Scan(&id, &k, &v); err != nil {
+				rows.Close()
+				return formatError("run data", err)
+			}
+			if table == "run_params" {
+				out[id].Params[k] = v
+			} else {
+				out[id].Tags[k] = v
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return formatError("run data", err)
+		}
+	}
+	rows, err := r.query(`SELECT n.id, m.key, m.last, m.last_step, m.min, m.max, m.count FROM run_metrics m
+		JOIN nodes n ON n.seq = m.run WHERE m.run IN `+in+` ORDER BY m.run, m.key`, args...)
+	if err != nil {
+		return formatError("run data", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id           lineage.ID
+			m            lineage.MetricSummary
+			last, lo, hi sql.NullFloat64
+		)
+		if err := rows.Scan(&id, &m.Key, &last, &m.LastStep, &lo, &hi, &m.Count); err != nil {
+			return formatError("run data", err)
+		}
+		m.Last, m.Min, m.Max = nanIfNull(last), nanIfNull(lo), nanIfNull(hi)
+		out[id].Metrics = append(out[id].Metrics, m)
+	}
+	return formatError("run data", rows.Err())
+}
+
+func nanIfNull(f sql.NullFloat64) float64 {
+	if !f.Valid {
+		return math.NaN()
+	}
+	return f.Float64
+}
+
+// nullIfNaN stores NaN as NULL, which is what SQLite would do anyway.
+func nullIfNaN(f float64) any {
+	if math.IsNaN(f) {
+		return nil
+	}
+	return f
+}
+
+// Transitions returns the trail in commit order: the order stages
+// actually changed in, even when a later commit carries an earlier time
+// (clocks of replicas differ, and the Service reads its clock before it
+// waits for the writer).
+func (r *reader) Transitions(versions []lineage.ID) ([]lineage.Transition, error) {
+	type row struct {
+		t   lineage.Transition
+		seq int64
+	}
+	var all []row
+	for part := range slices.Chunk(versions, chunk) {
+		rows, err := r.query(`SELECT seq, model_version, from_stage, to_stage, actor, reason, at, is_rollback FROM transitions
+			WHERE model_version IN (`+placeholders(len(part))+`)`, anys(part)...)
+		if err != nil {
+			return nil, formatError("transitions", err)
+		}
+		for rows.Next() {
+			var (
+				x  row
+				at int64
+			)
+			if err := rows.Scan(&x.seq, &x.t.ModelVersion, &x.t.From, &x.t.To, &x.t.Actor, &x.t.Reason, &at, &x.t.Rollback); err != nil {
+				rows.Close()
+				return nil, formatError("transitions", err)
+			}
+			x.t.At = fromNanos(at)
+			all = append(all, x)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, formatError("transitions", err)
+		}
+	}
+	slices.SortFunc(all, func(a, b row) int { return cmp.Compare(a.seq, b.seq) })
+	out := make([]lineage.Transition, len(all))
+	for i := range all {
+		out[i] = all[i].t
+	}
+	return out, nil
+}
+
+func (r *reader) Idempotency(key string) (*lineage.IdempotencyRecord, error) {
+	var (
+		rec     lineage.IdempotencyRecord
+		created int64
+	)
+	err := r.stmt(sIdempotency).QueryRowContext(r.ctx, key).Scan(&rec.Key, &rec.Operation, &rec.Digest, &rec.Result, &created)
+	if err != nil {
+		return nil, formatError("idempotency key", err)
+	}
+	rec.CreatedAt = fromNanos(created)
+	return &rec, nil
+}
+
+func (r *reader) LastModelSeq(model string) (int64, error) {
+	var n int64
+	err := r.stmt(sLastModelSeq).QueryRowContext(r.ctx, model).Scan(&n)
+	return n, formatError("last model seq", err)
+}
+
+// txn implements lineage.Tx. Graph changes are collected in ops and reach
+// the index only after COMMIT.
+type txn struct {
+	reader
+	ops []op
+}
+
+func (t *txn) exec(k stmtKey, args ...any) (sql.Result, error) {
+	return t.stmt(k).ExecContext(t.ctx, args...)
+}
+
+// stamp converts a time to unix ns, using the clock for a zero time.
+func (t *txn) stamp(at time.Time) (int64, time.Time) {
+	if at.IsZero() {
+		at = t.s.now()
+	}
+	return at.UnixNano(), at
+}
+
+func nullNanos(at *time.Time) any {
+	if at == nil {
+		return nil
+	}
+	return at.UnixNano()
+}
+
+// jsonText validates a JSON document and returns it as TEXT (a []byte
+// would be stored as a BLOB, which SQLite's JSON functions read as JSONB).
+func jsonText(field string, doc json.RawMessage) (any, error) {
+	if len(doc) == 0 {
+		return nil, nil
+	}
+	if !json.Valid(doc) {
+		return nil, lineage.Invalid(field, "must be valid JSON")
+	}
+	return string(doc), nil
+}
+
+// runColumns returns the run_* column values of a node: a run's
+// attributes from its props (see lineage.Run), NULL where absent, and all
+// NULL for other kinds or props that do not decode.
+func runColumns(kind lineage.Kind, props json.RawMessage) []any {
+	cols := make([]any, 6)
+	if kind != lineage.KindRun || len(props) == 0 {
+		return cols
+	}
+	var a struct {
+		Status     *string `json:"status"`
+		Name       *string `json:"name"`
+		Experiment *string `json:"experiment"`
+		Pipeline   *string `json:"pipeline"`
+		StartedAt  *string `json:"startedAt"`
+		EndedAt    *string `json:"endedAt"`
+	}
+	if json.Unmarshal(props, &a) != nil {
+		return cols
+	}
+	for i, p := range []*string{a.Status, a.Name, a.Experiment, a.Pipeline} {
+		if p != nil {
+			cols[i] = *p
+		}
+	}
+	for i, p := range []*string{a.StartedAt, a.EndedAt} {
+		if p == nil {
+			continue
+		}
+		if t, err := time.Parse(time.RFC3339Nano, *p); err == nil {
+			cols[4+i] = t.UnixNano()
+		}
+	}
+	return cols
+}
+
+// CreateNode fills a zero CreatedAt from the clock and a zero UpdatedAt
+// from CreatedAt, in n too.
+func (t *txn) CreateNode(n *lineage.Node) error {
+	props, err := jsonText("props", n.Props)
+	if err != nil {
+		return err
+	}
+	created, at := t.stamp(n.CreatedAt)
+	n.CreatedAt = at
+	if n.UpdatedAt.IsZero() {
+		n.UpdatedAt = at
+	}
+	args := []any{n.ID, n.Kind, n.Parent, n.Name, strings.ToLower(n.Name), props, created, n.UpdatedAt.UnixNano(), nullNanos(n.DeletedAt)}
+	res, err := t.exec(sInsertNode, append(args, runColumns(n.Kind, n.Props)...)...)
+	if err != nil {
+		return formatError(fmt.Sprintf("node %q", n.ID), err)
+	}
+	seq, err := res.LastInsertId()
+	if err != nil {
+		return formatError("create node", err)
+	}
+	t.ops = append(t.ops, op{kind: opAddNode, seq: uint32(seq), id: n.ID, at: created})
+	return nil
+}
+
+// UpdateNode fills a zero UpdatedAt from the clock, in n too.
+func (t *txn) UpdateNode(n *lineage.Node) error {
+	props, err := jsonText("props", n.Props)
+	if err != nil {
+		return err
+	}
+	updated, at := t.stamp(n.UpdatedAt)
+	n.UpdatedAt = at
+	// The stored kind decides whether the run columns apply (in SQL): n.Kind may be unset.
+	args := append([]any{n.Name, strings.ToLower(n.Name), props, updated, nullNanos(n.DeletedAt)}, runColumns(lineage.KindRun, n.Props)...)
+	res, err := t.exec(sUpdateNode, append(args, n.ID)...)
+	if err != nil {
+		return formatError(fmt.Sprintf("node %q", n.ID), err)
+	}
+	if k, err := res.RowsAffected(); err != nil {
+		return formatError("update node", err)
+	} else if k == 0 {
+		return notFound(n.ID)
+	}
+	return nil
+}
+
+func (t *txn) DeleteNode(id lineage.ID) error {
+	seq, err := t.seq(id)
+	if err != nil {
+		return err
+	}
+	// Edges and run data go by ON DELETE CASCADE.
+	if _, err := t.exec(sDeleteNode, seq); err != nil {
+		return formatError("delete node", err)
+	}
+	t.ops = append(t.ops, op{kind: opDeleteNode, seq: uint32(seq)})
+	return nil
+}
+
+func (t *txn) ends(from, to lineage.ID) (src, dst sql.NullInt64, err error) {
+	err = t.stmt(sEnds).QueryRowContext(t.ctx, from, to).Scan(&src, &dst)
+	return src, dst, formatError("edge", err)
+}
+
+// AddEdge fills a zero CreatedAt from the clock. An edge given with
+// RemovedAt is stored as removed (history import).
+func (t *txn) AddEdge(e lineage.Edge) error {
+	src, dst, err := t.ends(e.From, e.To)
+	if err != nil {
+		return err
+	}
+	if !src.Valid {
+		return notFound(e.From)
+	}
+	if !dst.Valid {
+		return notFound(e.To)
+	}
+	created, _ := t.stamp(e.CreatedAt)
+	res, err := t.exec(sInsertEdge, src.Int64, dst.Int64, e.Type, e.Role, created, nullNanos(e.RemovedAt))
+	if err != nil {
+		return formatError("add edge", err)
+	}
+	if k, err := res.RowsAffected(); err != nil {
+		return formatError("add edge", err)
+	} else if k == 0 || !e.Type.Provenance() {
+		return nil // identical unremoved edge exists; or not one traversals follow
+	}
+	t.ops = append(t.ops, op{kind: opAddEdge, seq: uint32(src.Int64), dst: uint32(dst.Int64), typ: e.Type, role: e.Role, at: created})
+	if e.RemovedAt != nil {
+		t.ops = append(t.ops, op{kind: opRemoveEdge, seq: uint32(src.Int64), dst: uint32(dst.Int64), typ: e.Type, at: e.RemovedAt.UnixNano()})
+	}
+	return nil
+}
+
+// RemoveEdge does nothing when no edge matches; a zero time means now.
+func (t *txn) RemoveEdge(from, to lineage.ID, typ lineage.EdgeType, at time.Time) error {
+	src, dst, err := t.ends(from, to)
+	if err != nil || !src.Valid || !dst.Valid {
+		return err
+	}
+	removed, _ := t.stamp(at)
+	res, err := t.exec(sRemoveEdge, removed, src.Int64, dst.Int64, typ)
+	if err != nil {
+		return formatError("remove edge", err)
+	}
+	if k, err := res.RowsAffected(); err != nil {
+		return formatError("remove edge", err)
+	} else if k > 0 && typ.Provenance() {
+		t.ops = append(t.ops, op{kind: opRemoveEdge, seq: uint32(src.Int64), dst: uint32(dst.Int64), typ: typ, at: removed})
+	}
+	return nil
+}
+
+func (t *txn) NextVersion(counter lineage.ID) (int64, error) {
+	var v int64
+	err := t.stmt(sNextVersion).QueryRowContext(t.ctx, counter).Scan(&v)
+	return v, formatError("next version", err)
+}
+
+func (t *txn) SetRunParams(run lineage.ID, params map[string]string) error {
+	return t.setKV(sSetParam, run, params)
+}
+
+func (t *txn) SetRunTags(run lineage.ID, tags map[string]string) error {
+	return t.setKV(sSetTag, run, tags)
+}
+
+func (t *txn) setKV(k stmtKey, run lineage.ID, kv map[string]string) error {
+	if len(kv) == 0 {
+		return nil
+	}
+	seq, err := t.seq(run)
+	if err != nil {
+		return err
+	}
+	st := t.stmt(k)
+	for key, v := range kv {
+		if _, err := st.ExecContext(t.ctx, seq, key, v); err != nil {
+			return formatError("run data", err)
+		}
+	}
+	return nil
+}
+
+// AddTransition fills a zero At from the clock.
+func (t *txn) AddTransition(tr lineage.Transition) error {
+	at, _ := t.stamp(tr.At)
+	_, err := t.exec(sAddTransition, tr.ModelVersion, tr.From, tr.To, tr.Actor, tr.Reason, at, tr.Rollback)
+	return formatError("add transition", err)
+}
+
+// PutIdempotency fills a zero CreatedAt from the clock.
+func (t *txn) PutIdempotency(rec lineage.IdempotencyRecord) error {
+	at, _ := t.stamp(rec.CreatedAt)
+	_, err := t.exec(sPutIdempotency, rec.Key, rec.Operation, rec.Digest, rec.Result, at)
+	return formatError("idempotency key", err)
+}
+
+// AddEvent sets e.Seq, and e.CreatedAt from the clock if zero. ECONFLICT if
+// an event with the same ID exists.
+func (t *txn) AddEvent(e *lineage.Event) error {
+	payload, err := jsonText("payload", e.Payload)
+	if err != nil {
+		return err
+	}
+	at, ts := t.stamp(e.CreatedAt)
+	res, err := t.exec(sAddEvent, e.ID, e.Model, e.ModelSeq, e.Type, payload, at)
+	if err != nil {
+		return formatError(fmt.Sprintf("event %q", e.ID), err)
+	}
+	seq, err := res.LastInsertId()
+	if err != nil {
+		return formatError("add event", err)
+	}
+	e.Seq, e.CreatedAt = seq, ts
+	return nil
+}
+
+// anys converts a slice of string-like values to driver arguments (the
+// driver takes string, not named string types).
+func anys[T ~string](s []T) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = string(v)
+	}
+	return out
+}
