@@ -1,0 +1,55 @@
+// Command pedigree is Pedigree's one binary: `pedigree serve` runs the
+// server; the client commands talk to one.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := newRootCommand().ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "pedigree:", err)
+		os.Exit(1)
+	}
+}
+
+func newRootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "pedigree",
+		Short:         "ML lineage and model registry",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newServeCommand())
+	return root
+}
+
+func newServeCommand() *cobra.Command {
+	m := NewMain()
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the GraphQL API, GraphiQL and health endpoints",
+		Long: `Serve Pedigree on the embedded store (default) or the store named by --store.
+
+Every flag has a PEDIGREE_* environment variable as its default, e.g. PEDIGREE_ADDR.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if err := m.Run(ctx); err != nil {
+				return err
+			}
+			<-ctx.Done()
+			return m.Close()
+		},
+	}
+	m.BindFlags(cmd.Flags())
+	return cmd
+}

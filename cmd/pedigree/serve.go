@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/pedigree-ml/pedigree/demo"
+	"github.com/pedigree-ml/pedigree/lineage"
+	"github.com/pedigree-ml/pedigree/lineage/sqlite"
+	"github.com/pedigree-ml/pedigree/server"
+)
+
+// Main is `pedigree serve`: configuration, the running store and server.
+// End-to-end tests use it directly with Addr ":0" and a temp directory.
+type Main struct {
+	DataDir              string
+	Addr                 string
+	StoreURL             string
+	Demo                 bool
+	AllowedHosts         []string
+	AllowedOrigins       []string
+	AllowUnauthenticated bool
+	LogLevel             string
+
+	Logger  *slog.Logger
+	Store   lineage.Store
+	Service *lineage.Service
+
+	listener net.Listener
+	server   *http.Server
+	served   chan error
+}
+
+// NewMain returns a Main with defaults from PEDIGREE_* variables.
+func NewMain() *Main {
+	return &Main{
+		DataDir:              env("PEDIGREE_DATA_DIR", "./pedigree-data"),
+		Addr:                 env("PEDIGREE_ADDR", "127.0.0.1:8080"),
+		StoreURL:             env("PEDIGREE_STORE", ""),
+		Demo:                 envBool("PEDIGREE_DEMO"),
+		AllowedHosts:         envList("PEDIGREE_ALLOWED_HOSTS"),
+		AllowedOrigins:       envList("PEDIGREE_ALLOWED_ORIGINS"),
+		AllowUnauthenticated: envBool("PEDIGREE_ALLOW_UNAUTHENTICATED"),
+		LogLevel:             env("PEDIGREE_LOG_LEVEL", "info"),
+	}
+}
+
+// BindFlags declares serve's flags on fs, defaulting to m's values.
+func (m *Main) BindFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&m.DataDir, "data-dir", m.DataDir, "directory for the embedded store and local blobs (PEDIGREE_DATA_DIR)")
+	fs.StringVar(&m.Addr, "addr", m.Addr, "address to listen on (PEDIGREE_ADDR)")
+	fs.StringVar(&m.StoreURL, "store", m.StoreURL, "store URL: sqlite:///path/to/file.db; default: pedigree.db in --data-dir (PEDIGREE_STORE)")
+	fs.BoolVar(&m.Demo, "demo", m.Demo, "load the churn demo into an empty store (PEDIGREE_DEMO)")
+	fs.StringSliceVar(&m.AllowedHosts, "allowed-hosts", m.AllowedHosts, "Host headers accepted besides loopback names when bound to loopback (PEDIGREE_ALLOWED_HOSTS)")
+	fs.StringSliceVar(&m.AllowedOrigins, "allowed-origins", m.AllowedOrigins, "browser origins allowed to call the API (PEDIGREE_ALLOWED_ORIGINS)")
+	fs.BoolVar(&m.AllowUnauthenticated, "allow-unauthenticated", m.AllowUnauthenticated, "serve on a non-loopback address without authentication (PEDIGREE_ALLOW_UNAUTHENTICATED)")
+	fs.StringVar(&m.LogLevel, "log-level", m.LogLevel, "debug, info, warn or error (PEDIGREE_LOG_LEVEL)")
+}
+
+// ParseFlags parses serve's command-line arguments into m.
+func (m *Main) ParseFlags(args []string) error {
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	m.BindFlags(fs)
+	return fs.Parse(args)
+}
+
+// Run opens the store, loads the demo if asked, and starts serving. It
+// returns once the server is listening.
+func (m *Main) Run(ctx context.Context) (err error) {
+	if m.Logger == nil {
+		var level slog.Level
+		if err := level.UnmarshalText([]byte(m.LogLevel)); err != nil {
+			return fmt.Errorf("--log-level: %w", err)
+		}
+		m.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	}
+	loopback, err := isLoopback(m.Addr)
+	if err != nil {
+		return fmt.Errorf("--addr: %w", err)
+	}
+	if !loopback && !m.AllowUnauthenticated {
+		return errors.New("--addr: refusing to serve on a non-loopback address without authentication; pass --allow-unauthenticated (PEDIGREE_ALLOW_UNAUTHENTICATED=1) if a proxy in front authenticates")
+	}
+	defer func() {
+		if err != nil {
+			_ = m.Close()
+		}
+	}()
+	if m.Store, err = m.openStore(ctx); err != nil {
+		return err
+	}
+	m.Service = lineage.NewService(m.Store)
+	if m.Demo {
+		if err := demo.Load(ctx, m.Service); err != nil {
+			return err
+		}
+	}
+	opts := server.Options{AllowedOrigins: m.AllowedOrigins, Logger: m.Logger}
+	if loopback {
+		opts.AllowedHosts = append([]string{"localhost"}, m.AllowedHosts...)
+	}
+	m.server = &http.Server{
+		Handler:           server.New(m.Service, opts),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	if m.listener, err = net.Listen("tcp", m.Addr); err != nil {
+		return err
+	}
+	m.served = make(chan error, 1)
+	go func() { m.served <- m.server.Serve(m.listener) }()
+	m.Logger.Info("listening", "url", m.URL(), "store", m.storeURL())
+	return nil
+}
+
+// URL is the base URL the server answers on.
+func (m *Main) URL() string { return "http://" + m.listener.Addr().String() }
+
+// Close stops serving, letting requests in flight finish, and closes the store.
+func (m *Main) Close() error {
+	var errs []error
+	if m.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		errs = append(errs, m.server.Shutdown(ctx))
+		if err := <-m.served; !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+		m.server = nil
+	}
+	if m.Store != nil {
+		errs = append(errs, m.Store.Close())
+		m.Store = nil
+	}
+	return errors.Join(errs...)
+}
+
+func (m *Main) storeURL() string {
+	if m.StoreURL != "" {
+		return m.StoreURL
+	}
+	return "sqlite://" + filepath.Join(m.DataDir, "pedigree.db")
+}
+
+// openStore is the one place a backend is chosen, by URL scheme.
+func (m *Main) openStore(ctx context.Context) (lineage.Store, error) {
+	u, err := url.Parse(m.storeURL())
+	if err != nil {
+		return nil, fmt.Errorf("--store: %w", err)
+	}
+	switch u.Scheme {
+	case "sqlite":
+		path := u.Host + u.Path // sqlite://relative/file.db and sqlite:///abs/file.db
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			return nil, fmt.Errorf("--store: %w", err)
+		}
+		return sqlite.Open(ctx, path, sqlite.Options{})
+	default:
+		return nil, fmt.Errorf("--store: unsupported scheme %q (want sqlite://)", u.Scheme)
+	}
+}
+
+func isLoopback(addr string) (bool, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false, err
+	}
+	if host == "localhost" {
+		return true, nil
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback(), nil
+}
+
+func env(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok {
+		return v
+	}
+	return def
+}
+
+func envBool(key string) bool {
+	b, _ := strconv.ParseBool(os.Getenv(key))
+	return b
+}
+
+func envList(key string) []string {
+	if v := os.Getenv(key); v != "" {
+		return strings.Split(v, ",")
+	}
+	return nil
+}
