@@ -188,4 +188,5 @@ func (l *loader) story() {
 	must(svc.RollbackModel(ctx, Model, "regression: live AUC fell from 0.91 to 0.78 after v2 (login feature stale in serving)"))
 	deploy(1)
 	must(svc.SetModelAlias(ctx, Model, "champion", 1))
+	must(svc.SetModelAlias(ctx, Model, "challenger", 2)) // back to shadow traffic while the login feature is fixed
 }
