@@ -22,7 +22,9 @@ func TestDemo(t *testing.T) {
 			Version int
 			Aliases []string
 		}
-		Lineage struct{ Nodes []struct{ Node struct{ ID string } } }
+		Lineage struct {
+			Nodes []struct{ Node struct{ ID string } }
+		}
 	}
 	c.must(t, `{ modelVersion(model: "churn", stage: PRODUCTION) { version aliases }
 		lineage(of: "modelversion:churn/1", depth: 10) { nodes { node { id } } } }`, nil, &out)
@@ -43,7 +45,9 @@ func TestDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	m2 := MustServe(t, m.DataDir, "--demo")
-	var models struct{ Model struct{ Versions struct{ Edges []any } } }
+	var models struct {
+		Model struct{ Versions struct{ Edges []any } }
+	}
 	newClient(m2.URL()).must(t, `{ model(name: "churn") { versions { edges { node { id } } } } }`, nil, &models)
 	if n := len(models.Model.Versions.Edges); n != 2 {
 		t.Errorf("after a second --demo start: %d versions, want 2", n)
