@@ -34,6 +34,11 @@ type index struct {
 
 	removedAt map[uint32]int64 // of edges flagged removed
 
+	// version is the graph_version whose provenance edges the index
+	// holds: a read transaction that sees the same version may take edges
+	// from here (see reader.indexEdges).
+	version int64
+
 	types   []lineage.EdgeType
 	typeNum map[lineage.EdgeType]uint8
 	roles   []string
@@ -80,10 +85,11 @@ func newIndex(maxSeq, nEdges int) *index {
 // cost ~1 µs each through the driver, so a 1M-node graph is CPU-bound),
 // then the edges are linked in seq order.
 func loadIndex(ctx context.Context, db *sql.DB) (*index, error) {
-	var maxSeq, maxEdge int64
+	var maxSeq, maxEdge, version int64
 	err := db.QueryRowContext(ctx, `SELECT
 		coalesce((SELECT max(seq) FROM nodes), 0),
-		coalesce((SELECT max(seq) FROM edges), 0)`).Scan(&maxSeq, &maxEdge)
+		coalesce((SELECT max(seq) FROM edges), 0),
+		(SELECT version FROM graph_version)`).Scan(&maxSeq, &maxEdge, &version)
 	if err != nil {
 		return nil, err
 	}
@@ -91,6 +97,7 @@ func loadIndex(ctx context.Context, db *sql.DB) (*index, error) {
 		return nil, fmt.Errorf("graph too large for the index")
 	}
 	ix := newIndex(int(maxSeq), 0)
+	ix.version = version
 	const parts = 2
 	batches := make([]edgeBatch, parts)
 	errs := make(chan error, parts)
@@ -330,6 +337,9 @@ type op struct {
 	typ      lineage.EdgeType
 	role     string
 	at       int64 // node or edge creation, or edge removal, time
+	// opAddEdge of an edge stored as removed (history import), and when.
+	removed   bool
+	removedAt int64
 }
 
 type opKind uint8
@@ -341,13 +351,28 @@ const (
 	opRemoveEdge
 )
 
-// apply makes committed changes visible to traversals.
-func (ix *index) apply(ops []op) {
+// changesEdges reports whether ops change provenance edges, so that their
+// commit must bump the graph version.
+func changesEdges(ops []op) bool {
+	for _, o := range ops {
+		if o.kind != opAddNode {
+			return true
+		}
+	}
+	return false
+}
+
+// apply makes committed changes visible to traversals; version is the
+// graph version the commit wrote, 0 if it did not bump it.
+func (ix *index) apply(ops []op, version int64) {
 	if len(ops) == 0 {
 		return
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	if version != 0 {
+		ix.version = version
+	}
 	for _, o := range ops {
 		switch o.kind {
 		case opAddNode:
@@ -356,7 +381,11 @@ func (ix *index) apply(ops []op) {
 			ix.deleteNode(o.seq)
 		case opAddEdge:
 			if int(o.seq) < len(ix.nodes) && int(o.dst) < len(ix.nodes) {
-				ix.link(edgeRec{created: o.at, src: o.seq, dst: o.dst, typ: ix.typeIndex(o.typ), role: ix.roleIndex(o.role)}, 0)
+				r := edgeRec{created: o.at, src: o.seq, dst: o.dst, typ: ix.typeIndex(o.typ), role: ix.roleIndex(o.role)}
+				if o.removed {
+					r.flags = edgeRemoved
+				}
+				ix.link(r, o.removedAt)
 			}
 		case opRemoveEdge:
 			ix.removeEdge(o.seq, o.dst, o.typ, o.at)

@@ -180,6 +180,7 @@ func (t *txn) LogMetrics(run lineage.ID, points []lineage.MetricPoint) error {
 			nullIfNaN(m.min), nullIfNaN(m.max), m.count); err != nil {
 			return formatError("log metrics", err)
 		}
+		t.touch(seq, partMetrics)
 	}
 	return nil
 }

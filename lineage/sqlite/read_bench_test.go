@@ -108,3 +108,48 @@ func BenchmarkEdges(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLogMetricsWideRun is BenchmarkLogMetrics (batches of 1,000
+// points over 10 keys) on a run that already has 100, 128 (runDataMax) or
+// 1,000 metrics: the cost of keeping run_data, whose metrics column is
+// recomputed from all of the run's summaries at each commit that changed
+// one, up to runDataMax of them.
+func BenchmarkLogMetricsWideRun(b *testing.B) {
+	for _, width := range []int{100, runDataMax, 1000} {
+		b.Run(fmt.Sprint(width), func(b *testing.B) {
+			s, err := Open(context.Background(), filepath.Join(b.TempDir(), "m.db"), Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			ctx := context.Background()
+			now := time.Now()
+			keys := []string{"loss", "val_loss", "acc", "val_acc", "auc", "lr", "grad_norm", "epoch_time", "precision", "recall"}
+			var wide []lineage.MetricPoint
+			for i := range width - len(keys) {
+				wide = append(wide, lineage.MetricPoint{Key: fmt.Sprintf("layer%04d/grad_norm", i), Value: float64(i), Timestamp: now})
+			}
+			err = s.Update(ctx, func(tx lineage.Tx) error {
+				if err := tx.CreateNode(node("run:r", 1)); err != nil {
+					return err
+				}
+				return tx.LogMetrics("run:r", wide)
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			batch := make([]lineage.MetricPoint, 1000)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				for j := range batch {
+					step := int64(i*100 + j/len(keys))
+					batch[j] = lineage.MetricPoint{Key: keys[j%len(keys)], Value: float64(j) / 1000, Step: step, Timestamp: now.Add(time.Duration(step) * time.Millisecond)}
+				}
+				if err := s.Update(ctx, func(tx lineage.Tx) error { return tx.LogMetrics("run:r", batch) }); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*len(batch))/b.Elapsed().Seconds(), "points/s")
+		})
+	}
+}

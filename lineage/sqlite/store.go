@@ -215,11 +215,20 @@ func (s *Store) Update(ctx context.Context, fn func(lineage.Tx) error) (err erro
 	if err := fn(t); err != nil {
 		return err
 	}
+	if err := t.flushRunData(); err != nil {
+		return err
+	}
+	var version int64
+	if changesEdges(t.ops) {
+		if err := t.stmt(sBumpGraph).QueryRowContext(ctx).Scan(&version); err != nil {
+			return formatError("graph version", err)
+		}
+	}
 	if err := sqlTx.Commit(); err != nil {
 		return formatError("commit", err)
 	}
 	committed = true
-	s.idx.apply(t.ops)
+	s.idx.apply(t.ops, version)
 	return nil
 }
 
@@ -234,7 +243,7 @@ func (s *Store) View(ctx context.Context, fn func(lineage.ReadTx) error) error {
 		return formatError("begin", err)
 	}
 	defer sqlTx.Rollback()
-	return fn(&reader{ctx: ctx, tx: sqlTx, stmts: &s.rstmts, s: s})
+	return fn(&reader{ctx: ctx, tx: sqlTx, stmts: &s.rstmts, s: s, view: true})
 }
 
 // Ping checks that the database answers a query.

@@ -1,10 +1,12 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -222,6 +224,68 @@ func (ix *index) edge(i uint32, from, to lineage.ID) lineage.Edge {
 		e.RemovedAt = &t
 	}
 	return e
+}
+
+// currentEdges is ReadTx.Edges for provenance types: the unremoved edges
+// of node seq in direction dir of one of types, oldest first (creation
+// time, then the order they were added, as edges.seq orders them). ok is
+// false, and the caller asks SQL, unless the index is at graph version v.
+// A node the index does not have has no edges: had a commit at version v
+// given it any, the index would have it.
+func (ix *index) currentEdges(seq int64, dir lineage.Direction, types []lineage.EdgeType, v int64) (edges []lineage.Edge, ok bool) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if ix.version != v {
+		return nil, false
+	}
+	if !ix.live(seq) {
+		return nil, true
+	}
+	var want [4]uint64 // a bit per type number
+	for _, t := range types {
+		if n, ok := ix.typeNum[t]; ok {
+			want[n>>6] |= 1 << (n & 63)
+		}
+	}
+	s := uint32(seq)
+	match := func(e uint32) bool {
+		r := &ix.edges[e]
+		return r.flags == 0 && want[r.typ>>6]&(1<<(r.typ&63)) != 0 // flags: removed or dead
+	}
+	var hits []uint32 // edge numbers, ascending within each list
+	if dir != lineage.Downstream {
+		for e := ix.nodes[s].outHead; e != 0; e = ix.edges[e-1].nextOut {
+			if match(e - 1) {
+				hits = append(hits, e-1)
+			}
+		}
+	}
+	if dir != lineage.Upstream {
+		for e := ix.nodes[s].inHead; e != 0; e = ix.edges[e-1].nextIn {
+			// A loop is in both lists; BOTH has it from the out list.
+			if match(e-1) && !(dir == lineage.Both && ix.edges[e-1].src == s) {
+				hits = append(hits, e-1)
+			}
+		}
+	}
+	if len(hits) == 0 {
+		return nil, true
+	}
+	slices.SortFunc(hits, func(a, b uint32) int {
+		return cmp.Or(cmp.Compare(ix.edges[a].created, ix.edges[b].created), cmp.Compare(a, b))
+	})
+	self := ix.id(s)
+	edges = make([]lineage.Edge, len(hits))
+	for i, e := range hits {
+		from, to := self, self
+		if r := &ix.edges[e]; r.src != s {
+			from = ix.id(r.src)
+		} else if r.dst != s {
+			to = ix.id(r.dst)
+		}
+		edges[i] = ix.edge(e, from, to)
+	}
+	return edges, true
 }
 
 func (ix *index) path(from, to int64, maxDepth int) []lineage.Edge {
