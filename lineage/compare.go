@@ -48,11 +48,14 @@ func (s *Service) CompareRuns(ctx context.Context, ids []ID) (*RunComparison, er
 	out := &RunComparison{}
 	err := s.view(ctx, func(tx ReadTx) error {
 		for i, id := range ids {
-			if _, err := exists(tx, indexed("ids", i), id, KindRun); err != nil {
-				return err
+			field := indexed("ids", i)
+			if id.Kind() != KindRun {
+				return Invalid(field, "%s is not a run", id)
 			}
 			run, err := get[*Run](tx, id)
-			if err != nil {
+			if ErrorCode(err) == ENOTFOUND {
+				return &Error{Code: ENOTFOUND, Field: field, Message: fmt.Sprintf("%s: %s not found", field, id)}
+			} else if err != nil {
 				return err
 			}
 			out.Runs = append(out.Runs, run)
