@@ -37,7 +37,7 @@ test-web: build
 	web/e2e/with-server.sh $(BIN) node web/e2e/graphiql.smoke.mjs
 
 bench:
-	$(GO) test -run XXX -bench . -benchtime 3x ./lineage/sqlite/ ./resolvers/ ./cmd/pedigree/
+	$(GO) test -run '^$$' -bench . -short ./lineage/sqlite/ ./resolvers/ ./cmd/pedigree/
 
 clean:
 	rm -rf bin web/dist/assets web/dist/*.html web/dist/.built
