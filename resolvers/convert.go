@@ -79,6 +79,26 @@ func deref[T any](p *T) T {
 func ptr[T any](v T) *T { return &v }
 
 // pageInfo describes a page the Service cut: it reports the end cursor only.
+// listPage lists live entities of one kind (children of parent, if any) for
+// a Relay connection. Only the page's last edge has a cursor.
+func listPage[T lineage.Entity](ctx context.Context, svc service, kind lineage.Kind, parent lineage.ID, first *int, after *string) ([]T, []*string, *model.PageInfo, error) {
+	p, err := page(first, after)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ep, err := svc.List(ctx, kind, parent, p)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	pi := pageInfo(ep.EndCursor, ep.HasNext)
+	nodes := entitiesOf[T](ep.Entities)
+	cursors := make([]*string, len(nodes))
+	for i := range nodes {
+		cursors[i] = lastCursor(pi, i, len(nodes))
+	}
+	return nodes, cursors, pi, nil
+}
+
 func pageInfo(endCursor string, hasNext bool) *model.PageInfo {
 	pi := &model.PageInfo{HasNextPage: hasNext}
 	if endCursor != "" {

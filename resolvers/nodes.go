@@ -22,19 +22,13 @@ func (datasetResolver) Tags(_ context.Context, o *lineage.Dataset) ([]*model.Key
 	return keyValues(o.Tags), nil
 }
 func (r datasetResolver) Versions(ctx context.Context, o *lineage.Dataset, first *int, after *string) (*model.DatasetVersionConnection, error) {
-	p, err := page(first, after)
+	nodes, cursors, pi, err := listPage[*lineage.DatasetVersion](ctx, r.svc, lineage.KindDatasetVersion, o.ID, first, after)
 	if err != nil {
 		return nil, err
 	}
-	ep, err := r.svc.List(ctx, lineage.KindDatasetVersion, o.ID, p)
-	if err != nil {
-		return nil, err
-	}
-	c := &model.DatasetVersionConnection{PageInfo: pageInfo(ep.EndCursor, ep.HasNext)}
-	c.Nodes = entitiesOf[*lineage.DatasetVersion](ep.Entities)
-	c.Edges = make([]*model.DatasetVersionEdge, len(c.Nodes))
-	for i, n := range c.Nodes {
-		c.Edges[i] = &model.DatasetVersionEdge{Cursor: lastCursor(c.PageInfo, i, len(c.Nodes)), Node: n}
+	c := &model.DatasetVersionConnection{PageInfo: pi, Nodes: nodes, Edges: make([]*model.DatasetVersionEdge, len(nodes))}
+	for i, n := range nodes {
+		c.Edges[i] = &model.DatasetVersionEdge{Cursor: cursors[i], Node: n}
 	}
 	return c, nil
 }
@@ -88,19 +82,13 @@ func (featureSetResolver) Tags(_ context.Context, o *lineage.FeatureSet) ([]*mod
 	return keyValues(o.Tags), nil
 }
 func (r featureSetResolver) Versions(ctx context.Context, o *lineage.FeatureSet, first *int, after *string) (*model.FeatureSetVersionConnection, error) {
-	p, err := page(first, after)
+	nodes, cursors, pi, err := listPage[*lineage.FeatureSetVersion](ctx, r.svc, lineage.KindFeatureSetVersion, o.ID, first, after)
 	if err != nil {
 		return nil, err
 	}
-	ep, err := r.svc.List(ctx, lineage.KindFeatureSetVersion, o.ID, p)
-	if err != nil {
-		return nil, err
-	}
-	c := &model.FeatureSetVersionConnection{PageInfo: pageInfo(ep.EndCursor, ep.HasNext)}
-	c.Nodes = entitiesOf[*lineage.FeatureSetVersion](ep.Entities)
-	c.Edges = make([]*model.FeatureSetVersionEdge, len(c.Nodes))
-	for i, n := range c.Nodes {
-		c.Edges[i] = &model.FeatureSetVersionEdge{Cursor: lastCursor(c.PageInfo, i, len(c.Nodes)), Node: n}
+	c := &model.FeatureSetVersionConnection{PageInfo: pi, Nodes: nodes, Edges: make([]*model.FeatureSetVersionEdge, len(nodes))}
+	for i, n := range nodes {
+		c.Edges[i] = &model.FeatureSetVersionEdge{Cursor: cursors[i], Node: n}
 	}
 	return c, nil
 }

@@ -42,19 +42,13 @@ func (r queryResolver) Dataset(ctx context.Context, name string) (*lineage.Datas
 }
 
 func (r queryResolver) Datasets(ctx context.Context, first *int, after *string) (*model.DatasetConnection, error) {
-	p, err := page(first, after)
+	nodes, cursors, pi, err := listPage[*lineage.Dataset](ctx, r.svc, lineage.KindDataset, "", first, after)
 	if err != nil {
 		return nil, err
 	}
-	ep, err := r.svc.List(ctx, lineage.KindDataset, "", p)
-	if err != nil {
-		return nil, err
-	}
-	c := &model.DatasetConnection{PageInfo: pageInfo(ep.EndCursor, ep.HasNext)}
-	c.Nodes = entitiesOf[*lineage.Dataset](ep.Entities)
-	c.Edges = make([]*model.DatasetEdge, len(c.Nodes))
-	for i, n := range c.Nodes {
-		c.Edges[i] = &model.DatasetEdge{Cursor: lastCursor(c.PageInfo, i, len(c.Nodes)), Node: n}
+	c := &model.DatasetConnection{PageInfo: pi, Nodes: nodes, Edges: make([]*model.DatasetEdge, len(nodes))}
+	for i, n := range nodes {
+		c.Edges[i] = &model.DatasetEdge{Cursor: cursors[i], Node: n}
 	}
 	return c, nil
 }
@@ -72,19 +66,13 @@ func (r queryResolver) Experiment(ctx context.Context, name string) (*lineage.Ex
 }
 
 func (r queryResolver) Experiments(ctx context.Context, first *int, after *string) (*model.ExperimentConnection, error) {
-	p, err := page(first, after)
+	nodes, cursors, pi, err := listPage[*lineage.Experiment](ctx, r.svc, lineage.KindExperiment, "", first, after)
 	if err != nil {
 		return nil, err
 	}
-	ep, err := r.svc.List(ctx, lineage.KindExperiment, "", p)
-	if err != nil {
-		return nil, err
-	}
-	c := &model.ExperimentConnection{PageInfo: pageInfo(ep.EndCursor, ep.HasNext)}
-	c.Nodes = entitiesOf[*lineage.Experiment](ep.Entities)
-	c.Edges = make([]*model.ExperimentEdge, len(c.Nodes))
-	for i, n := range c.Nodes {
-		c.Edges[i] = &model.ExperimentEdge{Cursor: lastCursor(c.PageInfo, i, len(c.Nodes)), Node: n}
+	c := &model.ExperimentConnection{PageInfo: pi, Nodes: nodes, Edges: make([]*model.ExperimentEdge, len(nodes))}
+	for i, n := range nodes {
+		c.Edges[i] = &model.ExperimentEdge{Cursor: cursors[i], Node: n}
 	}
 	return c, nil
 }
@@ -109,19 +97,13 @@ func (r queryResolver) Model(ctx context.Context, name string) (*lineage.Model, 
 }
 
 func (r queryResolver) Models(ctx context.Context, first *int, after *string) (*model.ModelConnection, error) {
-	p, err := page(first, after)
+	nodes, cursors, pi, err := listPage[*lineage.Model](ctx, r.svc, lineage.KindModel, "", first, after)
 	if err != nil {
 		return nil, err
 	}
-	ep, err := r.svc.List(ctx, lineage.KindModel, "", p)
-	if err != nil {
-		return nil, err
-	}
-	c := &model.ModelConnection{PageInfo: pageInfo(ep.EndCursor, ep.HasNext)}
-	c.Nodes = entitiesOf[*lineage.Model](ep.Entities)
-	c.Edges = make([]*model.ModelEdge, len(c.Nodes))
-	for i, n := range c.Nodes {
-		c.Edges[i] = &model.ModelEdge{Cursor: lastCursor(c.PageInfo, i, len(c.Nodes)), Node: n}
+	c := &model.ModelConnection{PageInfo: pi, Nodes: nodes, Edges: make([]*model.ModelEdge, len(nodes))}
+	for i, n := range nodes {
+		c.Edges[i] = &model.ModelEdge{Cursor: cursors[i], Node: n}
 	}
 	return c, nil
 }
