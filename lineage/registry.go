@@ -453,7 +453,8 @@ func (s *Service) RecordDeployment(ctx context.Context, in RecordDeploymentInput
 }
 
 // DeleteNode soft-deletes a node (it disappears from lookups and lists but
-// stays in lineage), or with hard removes it and its edges. Nothing in the
+// stays in lineage; deleting it again changes nothing), or with hard removes
+// it and its edges, soft-deleted or not. Nothing in the
 // upstream closure of a STAGING or PRODUCTION version can be hard-deleted,
 // nor the run that generated any model version; a STAGING or PRODUCTION
 // version cannot be deleted at all: archive it first.
@@ -462,9 +463,14 @@ func (s *Service) DeleteNode(ctx context.Context, id ID, hard bool) error {
 		return err
 	}
 	return s.update(ctx, func(tx Tx, now time.Time) error {
-		n, err := exists(tx, "id", id)
-		if err != nil {
+		n, err := tx.Node(id)
+		if ErrorCode(err) == ENOTFOUND {
+			return &Error{Code: ENOTFOUND, Field: "id", Message: fmt.Sprintf("id: %s not found", id)}
+		} else if err != nil {
 			return err
+		}
+		if n.DeletedAt != nil && !hard {
+			return nil // deleted already: a retry changes nothing
 		}
 		e, err := Decode(n)
 		if err != nil {

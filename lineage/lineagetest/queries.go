@@ -29,8 +29,12 @@ func (h *harness) testDeletes(t *testing.T) {
 	}
 	wantUnchanged(t, "refused deletes", e.store, before)
 
-	// Soft delete of something upstream of a live version is allowed.
+	// Soft delete of something upstream of a live version is allowed, and
+	// doing it again (a retry) changes nothing.
 	mustNoErr(t, "soft delete", e.svc.DeleteNode(e.ctx, w.ds1.ID, false))
+	again := snapshot(t, e.store)
+	mustNoErr(t, "soft delete again", e.svc.DeleteNode(e.ctx, w.ds1.ID, false))
+	wantUnchanged(t, "a second soft delete", e.store, again)
 	_, err := e.svc.Node(e.ctx, w.ds1.ID)
 	wantErr(t, "Node(soft-deleted)", err, lineage.ENOTFOUND, "id")
 	if n := e.count(lineage.KindDatasetVersion, "dataset:customers"); n != 1 {
@@ -71,6 +75,11 @@ func (h *harness) testDeletes(t *testing.T) {
 	wantErr(t, "Node(hard-deleted)", err, lineage.ENOTFOUND, "id")
 	if es := e.upstreamEdges(w.run2.ID, lineage.EdgeRanCode); len(es) != 0 {
 		t.Errorf("RAN_CODE edges after the code version was hard-deleted: %v", edgeKeys(es))
+	}
+	// A soft-deleted node can be purged once nothing live depends on it.
+	mustNoErr(t, "hard delete of a soft-deleted node", e.svc.DeleteNode(e.ctx, w.ds1.ID, true))
+	if _, err := e.store.Traverse(e.ctx, lineage.TraversalQuery{Of: w.ds1.ID, Direction: lineage.Both, Depth: 1, Limit: 10}); lineage.ErrorCode(err) != lineage.ENOTFOUND {
+		t.Errorf("Traverse of a purged node: %v, want ENOTFOUND", err)
 	}
 	err = e.svc.DeleteNode(e.ctx, "codeversion:github.com/acme/nope@abcdef1", false)
 	wantErr(t, "soft delete of an unknown node", err, lineage.ENOTFOUND, "id")
