@@ -654,7 +654,7 @@ func (p *filterParser) comparison() (Filter, error) {
 	p.next()
 	c := Compare{Field: ref, Op: op}
 	if op != "IN" && op != "NOT IN" {
-		v, err := p.value(ref, typ)
+		v, err := p.checkedValue(ref, op, typ)
 		if err != nil {
 			return nil, err
 		}
@@ -666,7 +666,7 @@ func (p *filterParser) comparison() (Filter, error) {
 	}
 	p.next()
 	for {
-		v, err := p.value(ref, typ)
+		v, err := p.checkedValue(ref, op, typ)
 		if err != nil {
 			return nil, err
 		}
@@ -730,6 +730,22 @@ func isFilterKeyword(w string) bool {
 		return true
 	}
 	return false
+}
+
+// checkedValue is value plus the check that a run status compared for
+// equality is one that exists, so a typo such as 'FINISH' is an error rather
+// than a filter that silently matches nothing.
+func (p *filterParser) checkedValue(ref FieldRef, op string, typ filterType) (any, error) {
+	t := p.peek()
+	v, err := p.value(ref, typ)
+	if err != nil || ref != (FieldRef{Namespace: "attributes", Key: "status"}) || op == "LIKE" || op == "ILIKE" {
+		return v, err
+	}
+	switch RunStatus(v.(string)) {
+	case RunRunning, RunFinished, RunFailed, RunKilled:
+		return v, nil
+	}
+	return nil, p.fail(t, "expected a run status (RUNNING, FINISHED, FAILED or KILLED) for %s but found %s", ref, p.describe(t))
 }
 
 // value reads a literal and checks it against the field's type.
