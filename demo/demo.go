@@ -161,13 +161,12 @@ func (l *loader) story() {
 	must(svc.RegisterArtifact(ctx, lineage.RegisterArtifactInput{Name: "churn-eval-report", Type: "report",
 		URI: "s3://acme-ml/reports/churn/xgb-more-data.html", Digest: digest("report-2"), MediaType: "text/html", Run: runs[1].ID}))
 
-	var versions []*lineage.ModelVersion
 	for i, run := range runs[:2] {
-		versions = append(versions, must(svc.RegisterModelVersion(ctx, lineage.RegisterModelVersionInput{
+		must(svc.RegisterModelVersion(ctx, lineage.RegisterModelVersionInput{
 			Model: Model, Run: run.ID, ArtifactURI: fmt.Sprintf("s3://acme-ml/models/churn/%d/model.xgb", i+1),
 			ArtifactDigest: digest(fmt.Sprintf("churn-model-%d", i+1)), Framework: "xgboost",
 			Signature: []byte(`{"inputs":[{"name":"tenure_months","type":"long"},{"name":"monthly_charges","type":"double"}],"outputs":[{"name":"churn_probability","type":"double"}]}`),
-		})))
+		}))
 	}
 	promote := func(v int64, stage lineage.Stage, reason string) {
 		must(svc.TransitionModelVersionStage(ctx, lineage.TransitionInput{Model: Model, Version: v, Stage: stage, ArchiveExisting: true, Reason: reason}))

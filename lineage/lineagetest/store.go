@@ -219,11 +219,9 @@ func (h *harness) testDeleteNode(t *testing.T) {
 // Nodes returns the nodes that exist among ids, in the order of ids.
 func (h *harness) testNodes(t *testing.T) {
 	s := h.open(t)
-	var ids []lineage.ID
 	for i := 12; i >= 1; i-- { // inserted in reverse
 		id := lineage.ID(fmt.Sprintf("artifact:a/%d", i))
 		createNodes(t, s, mkNode(id, "", string(id), at(i)))
-		ids = append(ids, id)
 	}
 	mustView(t, s, func(tx lineage.ReadTx) error {
 		ask := []lineage.ID{"artifact:a/3", "artifact:missing/1", "artifact:a/10", "artifact:a/1", "dataset:nope", "artifact:a/2"}

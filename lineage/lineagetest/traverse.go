@@ -421,7 +421,7 @@ func (h *harness) testPath(t *testing.T) {
 		got, err := s.Path(bg, c.from, c.to, c.max)
 		mustNoErr(t, "Path", err)
 		if c.want == 0 {
-			if got != nil && len(got) != 0 {
+			if len(got) != 0 {
 				t.Errorf("Path(%s, %s, %d) = %v, want none", c.from, c.to, c.max, edgeKeys(got))
 			}
 			continue
