@@ -2,6 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -96,4 +100,71 @@ func replaceRun(vars map[string]any, run string) map[string]any {
 	var out map[string]any
 	_ = json.Unmarshal([]byte(strings.ReplaceAll(string(b), `"RUN"`, `"`+run+`"`)), &out)
 	return out
+}
+
+// GraphQL abuse (SECURITY.md) aimed at mutations is refused before anything
+// runs: the store is unchanged and the mutation's dataset never appears.
+func TestAbuseWritesNothing(t *testing.T) {
+	m := MustServe(t, t.TempDir())
+	c := newClient(m.URL())
+	register := `registerDatasetVersion(input: {dataset: "abuse", digest: "` + sha("abuse") + `"}) { id }`
+	var aliases, deep strings.Builder
+	for i := range 31 {
+		fmt.Fprintf(&aliases, "a%d: %s ", i, register)
+	}
+	deep.WriteString(`registerDatasetVersion(input: {dataset: "abuse", digest: "` + sha("abuse") + `"}) { dataset ` +
+		strings.Repeat("{ versions { nodes { dataset ", 5) + "{ id }" + strings.Repeat(" } } }", 5) + " }")
+	post := func(contentType, body string) *http.Response {
+		resp, err := c.http.Post(c.url, contentType, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	query := func(q string) string { b, _ := json.Marshal(map[string]string{"query": q}); return string(b) }
+	if _, errs := c.do(t, "mutation { "+deep.String()+" }", nil); len(errs) == 0 || errs[0].Extensions.Code != "DEPTH_LIMIT_EXCEEDED" {
+		t.Fatalf("the deep mutation: %+v, want DEPTH_LIMIT_EXCEEDED", errs)
+	}
+	tests := []struct {
+		name string
+		send func() *http.Response
+	}{
+		{"too many aliases", func() *http.Response { return post("application/json", query("mutation { "+aliases.String()+"}")) }},
+		{"too deep", func() *http.Response { return post("application/json", query("mutation { "+deep.String()+" }")) }},
+		{"body over 1 MiB", func() *http.Response {
+			return post("application/json", query("mutation { "+register+" }")[:10]+strings.Repeat(" ", 1<<20)+query("mutation { "+register+" }")[10:])
+		}},
+		{"JSON array batch", func() *http.Response {
+			return post("application/json", "["+query("mutation { "+register+" }")+"]")
+		}},
+		{"text/plain (CSRF)", func() *http.Response { return post("text/plain", query("mutation { "+register+" }")) }},
+		{"form (CSRF)", func() *http.Response {
+			return post("application/x-www-form-urlencoded", "query="+url.QueryEscape("mutation { "+register+" }"))
+		}},
+		{"GET mutation", func() *http.Response {
+			resp, err := c.http.Get(c.url + "?query=" + url.QueryEscape("mutation { "+register+" }"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := snapshot(t, c)
+			tt.send()
+			if after := snapshot(t, c); after != before {
+				t.Errorf("refused request changed stored data")
+			}
+			if _, errs := c.do(t, `{ dataset(name: "abuse") { id } }`, nil); len(errs) == 0 || errs[0].Extensions.Code != "NOT_FOUND" {
+				t.Errorf("dataset written by a refused mutation: %+v", errs)
+			}
+		})
+	}
+	// Control: the same mutation, sent properly, writes.
+	c.must(t, "mutation { "+register+" }", nil, nil)
+	c.must(t, `{ dataset(name: "abuse") { id } }`, nil, nil)
 }

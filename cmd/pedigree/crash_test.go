@@ -172,3 +172,35 @@ func TestCrashLosesNoAcknowledgedWrite(t *testing.T) {
 	}
 	t.Logf("acknowledged before SIGKILL: %d runs, %d versions; all present after restart", len(got.runs), len(got.versions))
 }
+
+// SIGTERM stops the server gracefully: it exits 0, releases the store (a new
+// server opens the same data directory at once) and kept what it acknowledged.
+func TestGracefulShutdown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a child server; skipped with -short")
+	}
+	dir := t.TempDir()
+	cmd, url := startChild(t, dir)
+	c := newClient(url)
+	var run struct{ StartRun idResult }
+	c.must(t, startRun, map[string]any{"in": map[string]any{"experiment": "shutdown"}}, &run)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("pedigree serve after SIGTERM: %v, want exit status 0", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("pedigree serve did not stop within 15 s of SIGTERM")
+	}
+	_, url = startChild(t, dir)
+	var out struct{ Run *struct{ ID string } }
+	newClient(url).must(t, `query($id: ID!) { run(id: $id) { id } }`, map[string]any{"id": run.StartRun.ID}, &out)
+	if out.Run == nil {
+		t.Errorf("run %s lost across a graceful restart", run.StartRun.ID)
+	}
+}
