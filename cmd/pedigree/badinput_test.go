@@ -134,7 +134,7 @@ func TestAbuseWritesNothing(t *testing.T) {
 		{"too many aliases", func() *http.Response { return post("application/json", query("mutation { "+aliases.String()+"}")) }},
 		{"too deep", func() *http.Response { return post("application/json", query("mutation { "+deep.String()+" }")) }},
 		{"body over 1 MiB", func() *http.Response {
-			return post("application/json", query("mutation { "+register+" }")[:10]+strings.Repeat(" ", 1<<20)+query("mutation { "+register+" }")[10:])
+			return post("application/json", query("mutation { " + register + " }")[:10]+strings.Repeat(" ", 1<<20)+query("mutation { " + register + " }")[10:])
 		}},
 		{"JSON array batch", func() *http.Response {
 			return post("application/json", "["+query("mutation { "+register+" }")+"]")
