@@ -15,14 +15,31 @@ import (
 )
 
 // update runs fn in one store transaction with the transaction's time, and
-// wakes event subscribers after a commit.
+// wakes event subscribers after a commit that appended events.
 func (s *Service) update(ctx context.Context, fn func(tx Tx, now time.Time) error) error {
 	now := s.now().UTC()
-	err := s.store.Update(ctx, func(tx Tx) error { return fn(tx, now) })
-	if err == nil {
+	var emitted bool
+	err := s.store.Update(ctx, func(tx Tx) error {
+		etx := &eventTx{Tx: tx} // fresh per attempt: a retried fn starts over
+		err := fn(etx, now)
+		emitted = etx.emitted
+		return err
+	})
+	if err == nil && emitted {
 		s.broker.notify()
 	}
 	return err
+}
+
+// eventTx notes whether a transaction appended to the outbox.
+type eventTx struct {
+	Tx
+	emitted bool
+}
+
+func (t *eventTx) AddEvent(e *Event) error {
+	t.emitted = true
+	return t.Tx.AddEvent(e)
 }
 
 func (s *Service) view(ctx context.Context, fn func(tx ReadTx) error) error {
