@@ -214,12 +214,7 @@ func (s *Service) LogParams(ctx context.Context, runID ID, params map[string]str
 	if err := checkMap("params", params); err != nil {
 		return nil, err
 	}
-	var run *Run
-	err := s.update(ctx, func(tx Tx, now time.Time) error {
-		var err error
-		if run, err = getRun(tx, runID); err != nil {
-			return err
-		}
+	return s.updateRun(ctx, runID, func(tx Tx, run *Run, now time.Time) error {
 		data, err := tx.RunData([]ID{runID})
 		if err != nil {
 			return err
@@ -231,7 +226,6 @@ func (s *Service) LogParams(ctx context.Context, runID ID, params map[string]str
 		}
 		return tx.SetRunParams(runID, params)
 	})
-	return run, err
 }
 
 // SetRunTags sets (overwrites) tags of a run.
@@ -239,13 +233,21 @@ func (s *Service) SetRunTags(ctx context.Context, runID ID, tags map[string]stri
 	if err := checkMap("tags", tags); err != nil {
 		return nil, err
 	}
+	return s.updateRun(ctx, runID, func(tx Tx, run *Run, now time.Time) error {
+		return tx.SetRunTags(runID, tags)
+	})
+}
+
+// updateRun runs fn on a live run in one transaction and returns the run
+// as fn left it.
+func (s *Service) updateRun(ctx context.Context, id ID, fn func(tx Tx, run *Run, now time.Time) error) (*Run, error) {
 	var run *Run
 	err := s.update(ctx, func(tx Tx, now time.Time) error {
 		var err error
-		if run, err = getRun(tx, runID); err != nil {
+		if run, err = getRun(tx, id); err != nil {
 			return err
 		}
-		return tx.SetRunTags(runID, tags)
+		return fn(tx, run, now)
 	})
 	return run, err
 }
@@ -284,10 +286,7 @@ func (s *Service) LogMetrics(ctx context.Context, runID ID, points []MetricPoint
 			return 0, Invalid(indexed("metrics", i)+".step", "must not be negative")
 		}
 	}
-	err := s.update(ctx, func(tx Tx, now time.Time) error {
-		if _, err := getRun(tx, runID); err != nil {
-			return err
-		}
+	_, err := s.updateRun(ctx, runID, func(tx Tx, _ *Run, now time.Time) error {
 		for i := range points {
 			if points[i].Timestamp.IsZero() {
 				points[i].Timestamp = now
@@ -306,15 +305,9 @@ func (s *Service) AddRunInputs(ctx context.Context, runID ID, inputs []RunInput)
 	if err := checkInputs("inputs", inputs); err != nil {
 		return nil, err
 	}
-	var run *Run
-	err := s.update(ctx, func(tx Tx, now time.Time) error {
-		var err error
-		if run, err = getRun(tx, runID); err != nil {
-			return err
-		}
+	return s.updateRun(ctx, runID, func(tx Tx, run *Run, now time.Time) error {
 		return addInputs(tx, runID, "inputs", inputs, now)
 	})
-	return run, err
 }
 
 // AddRunOutputs records what a run generated. Model versions are outputs of
@@ -323,12 +316,7 @@ func (s *Service) AddRunOutputs(ctx context.Context, runID ID, outputs []ID) (*R
 	if err := checkIDs("outputs", outputs); err != nil {
 		return nil, err
 	}
-	var run *Run
-	err := s.update(ctx, func(tx Tx, now time.Time) error {
-		var err error
-		if run, err = getRun(tx, runID); err != nil {
-			return err
-		}
+	return s.updateRun(ctx, runID, func(tx Tx, run *Run, now time.Time) error {
 		for i, id := range outputs {
 			field := indexed("outputs", i)
 			n, err := exists(tx, field, id)
@@ -347,7 +335,6 @@ func (s *Service) AddRunOutputs(ctx context.Context, runID ID, outputs []ID) (*R
 		}
 		return nil
 	})
-	return run, err
 }
 
 // FinishRun ends a run. Finishing a finished run with the same status again
@@ -361,12 +348,7 @@ func (s *Service) FinishRun(ctx context.Context, in FinishRunInput) (*Run, error
 	if err := checkMap("compute", in.Compute); err != nil {
 		return nil, err
 	}
-	var run *Run
-	err := s.update(ctx, func(tx Tx, now time.Time) error {
-		var err error
-		if run, err = getRun(tx, in.Run); err != nil {
-			return err
-		}
+	return s.updateRun(ctx, in.Run, func(tx Tx, run *Run, now time.Time) error {
 		if run.Status != RunRunning {
 			if run.Status == in.Status {
 				return nil
@@ -386,5 +368,4 @@ func (s *Service) FinishRun(ctx context.Context, in FinishRunInput) (*Run, error
 		}
 		return update(tx, run, run.Name, now)
 	})
-	return run, err
 }
