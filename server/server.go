@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,14 +35,15 @@ func New(svc *lineage.Service, opts Options) http.Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/graphql", resolvers.NewHandler(svc, resolvers.Options{AllowedOrigins: opts.AllowedOrigins, Logger: opts.Logger}))
+	// Every route but /graphql gets the access-log line here; the GraphQL
+	// handler logs its own, richer one (operation, error codes).
+	routes := http.NewServeMux()
 	ui := web.Handler()
-	mux.Handle("/graphiql", ui)
-	mux.Handle("/graphiql/", ui)
-	mux.Handle("/assets/", ui)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+	routes.Handle("/graphiql", ui)
+	routes.Handle("/graphiql/", ui)
+	routes.Handle("/assets/", ui)
+	routes.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	routes.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := svc.Store().Ping(ctx); err != nil {
@@ -51,41 +53,46 @@ func New(svc *lineage.Service, opts Options) http.Handler {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+	routes.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/graphiql", http.StatusFound)
 	})
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", resolvers.NewHandler(svc, resolvers.Options{AllowedOrigins: opts.AllowedOrigins, Logger: opts.Logger}))
+	mux.Handle("/", logRequests(opts.Logger, routes))
 	return withRequest(opts.Logger, checkHost(opts.Logger, opts.AllowedHosts, mux))
 }
 
-// withRequest gives each request an id, recovers panics, sets the headers
-// every response carries and logs one line when it ends — except for
-// /graphql, whose handler logs a richer line (operation, error codes) itself.
+// withRequest gives each request an id, sets the headers every response
+// carries, and recovers panics.
 func withRequest(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
 		var b [8]byte
 		_, _ = rand.Read(b[:])
 		id := hex.EncodeToString(b[:])
-		ctx := resolvers.WithRequestID(r.Context(), id)
 		h := w.Header()
 		h.Set("X-Request-Id", id)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		defer func() {
 			if p := recover(); p != nil {
-				log.Error("panic", "request_id", id, "panic", p)
-				http.Error(rec, "internal error (request id "+id+")", http.StatusInternalServerError)
+				log.Error("panic", "request_id", id, "path", r.URL.Path, "panic", p)
+				http.Error(w, "internal error (request id "+id+")", http.StatusInternalServerError)
 			}
-			if r.URL.Path == "/graphql" && rec.status != http.StatusInternalServerError {
-				return
-			}
-			// The path only: query strings may carry secrets.
-			log.Info("request", "request_id", id, "method", r.Method, "path", r.URL.Path,
-				"status", rec.status, "duration_ms", time.Since(start).Milliseconds())
 		}()
-		next.ServeHTTP(rec, r.WithContext(ctx))
+		next.ServeHTTP(w, r.WithContext(resolvers.WithRequestID(r.Context(), id)))
+	})
+}
+
+// logRequests logs one line per request when it ends: the path only, as
+// query strings may carry secrets.
+func logRequests(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		log.Info("request", "request_id", resolvers.RequestID(r.Context()), "method", r.Method, "path", r.URL.Path,
+			"status", rec.status, "duration_ms", time.Since(start).Milliseconds())
 	})
 }
 
@@ -114,20 +121,11 @@ func checkHost(log *slog.Logger, allowed []string, next http.Handler) http.Handl
 			host = h
 		}
 		host = strings.Trim(strings.ToLower(host), "[]")
-		if host == "localhost" || host == "127.0.0.1" || host == "::1" || containsFold(allowed, host) {
+		if host == "localhost" || host == "127.0.0.1" || host == "::1" || slices.ContainsFunc(allowed, func(a string) bool { return strings.EqualFold(a, host) }) {
 			next.ServeHTTP(w, r)
 			return
 		}
 		log.Warn("host not allowed", "request_id", resolvers.RequestID(r.Context()), "host", host)
 		http.Error(w, "host not allowed", http.StatusMisdirectedRequest)
 	})
-}
-
-func containsFold(list []string, s string) bool {
-	for _, v := range list {
-		if strings.EqualFold(v, s) {
-			return true
-		}
-	}
-	return false
 }
