@@ -6,15 +6,16 @@ import (
 	"time"
 )
 
-// encode turns an entity into its storage form.
-func encode(e Entity, parent ID, name string) (*Node, error) {
+// encode turns an entity into its storage form; its Label is the name
+// the store searches.
+func encode(e Entity, parent ID) (*Node, error) {
 	props, err := json.Marshal(e)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", EntityID(e), err)
 	}
 	m := e.meta()
 	return &Node{
-		ID: m.ID, Kind: e.Kind(), Parent: parent, Name: name, Props: props,
+		ID: m.ID, Kind: e.Kind(), Parent: parent, Name: Label(e), Props: props,
 		CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt, DeletedAt: m.DeletedAt,
 	}, nil
 }
@@ -58,10 +59,10 @@ func get[T Entity](tx ReadTx, id ID) (T, error) {
 }
 
 // create stores a new entity, stamping its times.
-func create(tx Tx, e Entity, parent ID, name string, now time.Time) error {
+func create(tx Tx, e Entity, parent ID, now time.Time) error {
 	m := e.meta()
 	m.CreatedAt, m.UpdatedAt = now, now
-	n, err := encode(e, parent, name)
+	n, err := encode(e, parent)
 	if err != nil {
 		return err
 	}
@@ -69,9 +70,9 @@ func create(tx Tx, e Entity, parent ID, name string, now time.Time) error {
 }
 
 // update stores a changed entity. The parent is never changed by an update.
-func update(tx Tx, e Entity, name string, now time.Time) error {
+func update(tx Tx, e Entity, now time.Time) error {
 	e.meta().UpdatedAt = now
-	n, err := encode(e, "", name)
+	n, err := encode(e, "")
 	if err != nil {
 		return err
 	}

@@ -73,7 +73,7 @@ func (s *Service) RegisterDatasetVersion(ctx context.Context, in RegisterDataset
 			return err
 		}
 		datasetID := NewID(KindDataset, name)
-		if err := ensure(tx, &Dataset{Meta: Meta{ID: datasetID}, Name: in.Dataset}, in.Dataset, now); err != nil {
+		if err := ensure(tx, &Dataset{Meta: Meta{ID: datasetID}, Name: in.Dataset}, now); err != nil {
 			return err
 		}
 		v, err := tx.NextVersion(datasetID)
@@ -85,7 +85,7 @@ func (s *Service) RegisterDatasetVersion(ctx context.Context, in RegisterDataset
 			Dataset: in.Dataset, Version: v, URI: in.URI, Digest: in.Digest, Format: in.Format,
 			Rows: in.Rows, Schema: in.Schema, Stats: in.Stats,
 		}
-		if err := create(tx, dv, datasetID, fmt.Sprintf("%s v%d", in.Dataset, v), now); err != nil {
+		if err := create(tx, dv, datasetID, now); err != nil {
 			return err
 		}
 		if err := tx.AddEdge(Edge{From: dv.ID, To: datasetID, Type: EdgeVersionOf, CreatedAt: now}); err != nil {
@@ -178,7 +178,7 @@ func (s *Service) RegisterSplits(ctx context.Context, in RegisterSplitsInput) ([
 			}
 			split := &Split{Meta: Meta{ID: id}, DatasetVersion: dvNode.ID, Name: sp.Name, Digest: sp.Digest,
 				Rows: sp.Rows, Fraction: sp.Fraction, Strategy: in.Strategy, Seed: in.Seed}
-			if err := create(tx, split, dvNode.ID, dvNode.Name+" "+sp.Name, now); err != nil {
+			if err := create(tx, split, dvNode.ID, now); err != nil {
 				return err
 			}
 			if err := tx.AddEdge(Edge{From: id, To: dvNode.ID, Type: EdgeSplitOf, CreatedAt: now}); err != nil {
@@ -248,7 +248,7 @@ func (s *Service) RegisterFeatureSetVersion(ctx context.Context, in RegisterFeat
 			return err
 		}
 		fsID := NewID(KindFeatureSet, name)
-		if err := ensure(tx, &FeatureSet{Meta: Meta{ID: fsID}, Name: in.FeatureSet}, in.FeatureSet, now); err != nil {
+		if err := ensure(tx, &FeatureSet{Meta: Meta{ID: fsID}, Name: in.FeatureSet}, now); err != nil {
 			return err
 		}
 		v, err := tx.NextVersion(fsID)
@@ -259,7 +259,7 @@ func (s *Service) RegisterFeatureSetVersion(ctx context.Context, in RegisterFeat
 			Meta:       Meta{ID: NewID(KindFeatureSetVersion, name, itoa(v)), Description: in.Description, Tags: in.Tags},
 			FeatureSet: in.FeatureSet, Version: v, Digest: digest, Features: features, Transformation: in.Transformation,
 		}
-		if err := create(tx, fv, fsID, fmt.Sprintf("%s v%d", in.FeatureSet, v), now); err != nil {
+		if err := create(tx, fv, fsID, now); err != nil {
 			return err
 		}
 		if err := tx.AddEdge(Edge{From: fv.ID, To: fsID, Type: EdgeVersionOf, CreatedAt: now}); err != nil {
@@ -322,7 +322,7 @@ func (s *Service) RegisterCodeVersion(ctx context.Context, in RegisterCodeVersio
 		} else if ErrorCode(err) != ENOTFOUND {
 			return err
 		}
-		return create(tx, cv, "", repo+"@"+commit[:min(len(commit), 12)], now)
+		return create(tx, cv, "", now)
 	})
 	return cv, err
 }
@@ -375,11 +375,7 @@ func (s *Service) RegisterEnvironment(ctx context.Context, in RegisterEnvironmen
 		} else if ErrorCode(err) != ENOTFOUND {
 			return err
 		}
-		name := strings.TrimSpace(in.Language + " " + in.LanguageVersion)
-		if name == "" {
-			name = "environment"
-		}
-		return create(tx, env, "", name+" "+env.ID.Key(), now)
+		return create(tx, env, "", now)
 	})
 	return env, err
 }
@@ -432,7 +428,7 @@ func (s *Service) RegisterArtifact(ctx context.Context, in RegisterArtifactInput
 		}
 		a = &Artifact{Meta: Meta{ID: NewID(KindArtifact, name, itoa(v)), Description: in.Description, Tags: in.Tags},
 			Name: in.Name, Version: v, Type: in.Type, URI: in.URI, Digest: in.Digest, MediaType: in.MediaType, Size: in.Size}
-		if err := create(tx, a, "", fmt.Sprintf("%s v%d", in.Name, v), now); err != nil {
+		if err := create(tx, a, "", now); err != nil {
 			return err
 		}
 		if in.Run != "" {

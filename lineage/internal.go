@@ -149,12 +149,12 @@ func exists(tx ReadTx, field string, id ID, kinds ...Kind) (*Node, error) {
 
 // ensure creates a logical node (dataset, model, experiment, …) if it does
 // not exist yet.
-func ensure(tx Tx, e Entity, name string, now time.Time) error {
+func ensure(tx Tx, e Entity, now time.Time) error {
 	_, err := tx.Node(EntityID(e))
 	if ErrorCode(err) != ENOTFOUND {
 		return err
 	}
-	return create(tx, e, "", name, now)
+	return create(tx, e, "", now)
 }
 
 // broker wakes subscribers after commits; they then read the outbox.

@@ -54,7 +54,7 @@ func (s *Service) RegisterModelVersion(ctx context.Context, in RegisterModelVers
 			return err
 		}
 		mid := NewID(KindModel, name)
-		if err := ensure(tx, &Model{Meta: Meta{ID: mid}, Name: in.Model}, in.Model, now); err != nil {
+		if err := ensure(tx, &Model{Meta: Meta{ID: mid}, Name: in.Model}, now); err != nil {
 			return err
 		}
 		model, err := get[*Model](tx, mid)
@@ -70,7 +70,7 @@ func (s *Service) RegisterModelVersion(ctx context.Context, in RegisterModelVers
 			Model: model.Name, Version: v, Run: in.Run, ArtifactURI: in.ArtifactURI, ArtifactDigest: in.ArtifactDigest,
 			Framework: in.Framework, Signature: in.Signature, Stage: StageNone,
 		}
-		if err := create(tx, mv, mid, fmt.Sprintf("%s v%d", model.Name, v), now); err != nil {
+		if err := create(tx, mv, mid, now); err != nil {
 			return err
 		}
 		if err := tx.AddEdge(Edge{From: mv.ID, To: mid, Type: EdgeVersionOf, CreatedAt: now}); err != nil {
@@ -151,7 +151,7 @@ func getVersion(tx ReadTx, model string, version int64) (*ModelVersion, error) {
 func setStage(ctx context.Context, tx Tx, mv *ModelVersion, to Stage, reason string, rollback bool, now time.Time) error {
 	from := mv.Stage
 	mv.Stage = to
-	if err := update(tx, mv, fmt.Sprintf("%s v%d", mv.Model, mv.Version), now); err != nil {
+	if err := update(tx, mv, now); err != nil {
 		return err
 	}
 	if err := tx.AddTransition(Transition{ModelVersion: mv.ID, From: from, To: to, Actor: ActorFrom(ctx), Reason: reason, At: now, Rollback: rollback}); err != nil {
@@ -335,12 +335,12 @@ func (s *Service) SetModelAlias(ctx context.Context, model, alias string, versio
 			m.Aliases = map[string]int64{}
 		}
 		m.Aliases[canon] = version
-		if err := update(tx, m, m.Name, now); err != nil {
+		if err := update(tx, m, now); err != nil {
 			return err
 		}
 		mv.Aliases = append(mv.Aliases, canon)
 		slices.Sort(mv.Aliases)
-		if err := update(tx, mv, fmt.Sprintf("%s v%d", mv.Model, mv.Version), now); err != nil {
+		if err := update(tx, mv, now); err != nil {
 			return err
 		}
 		return emit(tx, m.Name, EventAliasSet, versionPayload(mv, map[string]any{"alias": canon, "actor": ActorFrom(ctx)}), now)
@@ -357,7 +357,7 @@ func dropAlias(tx Tx, m *Model, alias string, version int64, now time.Time) erro
 		return err
 	}
 	mv.Aliases = slices.DeleteFunc(mv.Aliases, func(a string) bool { return a == alias })
-	return update(tx, mv, fmt.Sprintf("%s v%d", mv.Model, mv.Version), now)
+	return update(tx, mv, now)
 }
 
 // DeleteModelAlias removes an alias. ENOTFOUND if the model lacks it.
@@ -379,7 +379,7 @@ func (s *Service) DeleteModelAlias(ctx context.Context, model, alias string) (*M
 		if err := dropAlias(tx, m, canon, version, now); err != nil {
 			return err
 		}
-		if err := update(tx, m, m.Name, now); err != nil {
+		if err := update(tx, m, now); err != nil {
 			return err
 		}
 		return emit(tx, m.Name, EventAliasDeleted, map[string]any{"model": m.Name, "alias": canon, "version": version, "actor": ActorFrom(ctx)}, now)
@@ -426,11 +426,10 @@ func (s *Service) RecordDeployment(ctx context.Context, in RecordDeploymentInput
 		}
 		previous := d.Version
 		d.Version, d.Status, d.Endpoint, d.ExternalID, d.URL = in.Version, in.Status, in.Endpoint, in.ExternalID, in.URL
-		name := mv.Model + " @ " + in.Environment
 		if fresh {
-			err = create(tx, d, modelID(mv.Model), name, now)
+			err = create(tx, d, modelID(mv.Model), now)
 		} else {
-			err = update(tx, d, name, now)
+			err = update(tx, d, now)
 		}
 		if err != nil {
 			return err
@@ -487,7 +486,7 @@ func (s *Service) DeleteNode(ctx context.Context, id ID, hard bool) error {
 		}
 		m := EntityMeta(e)
 		m.DeletedAt = &now
-		return update(tx, e, n.Name, now)
+		return update(tx, e, now)
 	})
 }
 

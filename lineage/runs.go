@@ -141,7 +141,7 @@ func (s *Service) StartRun(ctx context.Context, in StartRunInput) (*Run, error) 
 			return err
 		}
 		expID := NewID(KindExperiment, expName)
-		if err := ensure(tx, &Experiment{Meta: Meta{ID: expID}, Name: in.Experiment}, in.Experiment, now); err != nil {
+		if err := ensure(tx, &Experiment{Meta: Meta{ID: expID}, Name: in.Experiment}, now); err != nil {
 			return err
 		}
 		started := now
@@ -158,7 +158,7 @@ func (s *Service) StartRun(ctx context.Context, in StartRunInput) (*Run, error) 
 		run = &Run{Meta: Meta{ID: NewID(KindRun, newUUIDv7(now)), Description: in.Description},
 			Name: in.Name, Experiment: in.Experiment, Pipeline: in.Pipeline, Status: RunRunning,
 			StartedAt: started, Trigger: trigger}
-		if err := create(tx, run, expID, in.Name, now); err != nil {
+		if err := create(tx, run, expID, now); err != nil {
 			return err
 		}
 		if err := tx.AddEdge(Edge{From: run.ID, To: expID, Type: EdgePartOf, CreatedAt: now}); err != nil {
@@ -166,7 +166,7 @@ func (s *Service) StartRun(ctx context.Context, in StartRunInput) (*Run, error) 
 		}
 		if pipeName != "" {
 			pipeID := NewID(KindPipeline, pipeName)
-			if err := ensure(tx, &Pipeline{Meta: Meta{ID: pipeID}, Name: in.Pipeline}, in.Pipeline, now); err != nil {
+			if err := ensure(tx, &Pipeline{Meta: Meta{ID: pipeID}, Name: in.Pipeline}, now); err != nil {
 				return err
 			}
 			if err := tx.AddEdge(Edge{From: run.ID, To: pipeID, Type: EdgePartOf, CreatedAt: now}); err != nil {
@@ -366,6 +366,6 @@ func (s *Service) FinishRun(ctx context.Context, in FinishRunInput) (*Run, error
 		if len(in.Compute) > 0 {
 			run.Compute = in.Compute
 		}
-		return update(tx, run, run.Name, now)
+		return update(tx, run, now)
 	})
 }

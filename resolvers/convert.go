@@ -182,62 +182,6 @@ func parseIDs(field string, ids []lineage.ID, max int) ([]lineage.ID, error) {
 	return ids, nil
 }
 
-// label is a short human-readable name of a node, for graphs and lists.
-func label(e lineage.Entity) string {
-	switch n := e.(type) {
-	case *lineage.Dataset:
-		return n.Name
-	case *lineage.DatasetVersion:
-		return fmt.Sprintf("%s@v%d", n.Dataset, n.Version)
-	case *lineage.Split:
-		// datasetversion:NAME/VERSION → NAME@vVERSION/SPLIT
-		name, version, _ := strings.Cut(n.DatasetVersion.Key(), "/")
-		return fmt.Sprintf("%s@v%s/%s", name, version, n.Name)
-	case *lineage.FeatureSet:
-		return n.Name
-	case *lineage.FeatureSetVersion:
-		return fmt.Sprintf("%s@v%d", n.FeatureSet, n.Version)
-	case *lineage.CodeVersion:
-		l := n.Repository + "@" + short(n.Commit, 12)
-		if n.Dirty {
-			l += "+dirty"
-		}
-		return l
-	case *lineage.Environment:
-		l := strings.TrimSpace(n.Language + " " + n.LanguageVersion)
-		d := short(strings.TrimPrefix(n.Digest, "sha256:"), 12)
-		if l == "" {
-			return d
-		}
-		return l + " (" + d + ")"
-	case *lineage.Experiment:
-		return n.Name
-	case *lineage.Pipeline:
-		return n.Name
-	case *lineage.Run:
-		if n.Name != "" {
-			return n.Name
-		}
-		return n.ID.Key()
-	case *lineage.Model:
-		return n.Name
-	case *lineage.ModelVersion:
-		return fmt.Sprintf("%s@v%d", n.Model, n.Version)
-	case *lineage.Artifact:
-		return fmt.Sprintf("%s@v%d", n.Name, n.Version)
-	case *lineage.Deployment:
-		return n.Model + "@" + n.Environment
-	}
-	return string(lineage.EntityID(e))
-}
-
-func short(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
-}
-
 // runDataFields are the Run fields served from RunData.
 var runDataFields = map[string]bool{"params": true, "tags": true, "metrics": true, "metric": true,
 	"paramMap": true, "tagMap": true, "metricMap": true}

@@ -16,7 +16,7 @@ import (
 type datasetResolver struct{ *Resolver }
 
 func (datasetResolver) Label(_ context.Context, o *lineage.Dataset) (string, error) {
-	return label(o), nil
+	return lineage.Label(o), nil
 }
 func (datasetResolver) Tags(_ context.Context, o *lineage.Dataset) ([]*model.KeyValue, error) {
 	return keyValues(o.Tags), nil
@@ -47,7 +47,7 @@ func entitiesOf[T lineage.Entity](es []lineage.Entity) []T {
 type datasetVersionResolver struct{ *Resolver }
 
 func (datasetVersionResolver) Label(_ context.Context, o *lineage.DatasetVersion) (string, error) {
-	return label(o), nil
+	return lineage.Label(o), nil
 }
 func (datasetVersionResolver) Tags(_ context.Context, o *lineage.DatasetVersion) ([]*model.KeyValue, error) {
 	return keyValues(o.Tags), nil
@@ -65,7 +65,9 @@ func (r datasetVersionResolver) DerivedFrom(ctx context.Context, o *lineage.Data
 
 type splitResolver struct{ *Resolver }
 
-func (splitResolver) Label(_ context.Context, o *lineage.Split) (string, error) { return label(o), nil }
+func (splitResolver) Label(_ context.Context, o *lineage.Split) (string, error) {
+	return lineage.Label(o), nil
+}
 func (splitResolver) Tags(_ context.Context, o *lineage.Split) ([]*model.KeyValue, error) {
 	return keyValues(o.Tags), nil
 }
@@ -76,7 +78,7 @@ func (r splitResolver) DatasetVersion(ctx context.Context, o *lineage.Split) (*l
 type featureSetResolver struct{ *Resolver }
 
 func (featureSetResolver) Label(_ context.Context, o *lineage.FeatureSet) (string, error) {
-	return label(o), nil
+	return lineage.Label(o), nil
 }
 func (featureSetResolver) Tags(_ context.Context, o *lineage.FeatureSet) ([]*model.KeyValue, error) {
 	return keyValues(o.Tags), nil
@@ -96,7 +98,7 @@ func (r featureSetResolver) Versions(ctx context.Context, o *lineage.FeatureSet,
 type featureSetVersionResolver struct{ *Resolver }
 
 func (featureSetVersionResolver) Label(_ context.Context, o *lineage.FeatureSetVersion) (string, error) {
-	return label(o), nil
+	return lineage.Label(o), nil
 }
 func (featureSetVersionResolver) Tags(_ context.Context, o *lineage.FeatureSetVersion) ([]*model.KeyValue, error) {
 	return keyValues(o.Tags), nil
@@ -111,7 +113,7 @@ func (r featureSetVersionResolver) Sources(ctx context.Context, o *lineage.Featu
 type codeVersionResolver struct{ *Resolver }
 
 func (codeVersionResolver) Label(_ context.Context, o *lineage.CodeVersion) (string, error) {
-	return label(o), nil
+	return lineage.Label(o), nil
 }
 func (codeVersionResolver) Tags(_ context.Context, o *lineage.CodeVersion) ([]*model.KeyValue, error) {
 	return keyValues(o.Tags), nil
@@ -120,7 +122,7 @@ func (codeVersionResolver) Tags(_ context.Context, o *lineage.CodeVersion) ([]*m
 type environmentResolver struct{ *Resolver }
 
 func (environmentResolver) Label(_ context.Context, o *lineage.Environment) (string, error) {
-	return label(o), nil
+	return lineage.Label(o), nil
 }
 func (environmentResolver) Tags(_ context.Context, o *lineage.Environment) ([]*model.KeyValue, error) {
 	return keyValues(o.Tags), nil
@@ -132,7 +134,7 @@ func (environmentResolver) Hardware(_ context.Context, o *lineage.Environment) (
 type experimentResolver struct{ *Resolver }
 
 func (experimentResolver) Label(_ context.Context, o *lineage.Experiment) (string, error) {
-	return label(o), nil
+	return lineage.Label(o), nil
 }
 func (experimentResolver) Tags(_ context.Context, o *lineage.Experiment) ([]*model.KeyValue, error) {
 	return keyValues(o.Tags), nil
@@ -182,7 +184,7 @@ func (r *Resolver) runsOf(ctx context.Context, id lineage.ID, t lineage.EdgeType
 type pipelineResolver struct{ *Resolver }
 
 func (pipelineResolver) Label(_ context.Context, o *lineage.Pipeline) (string, error) {
-	return label(o), nil
+	return lineage.Label(o), nil
 }
 func (pipelineResolver) Tags(_ context.Context, o *lineage.Pipeline) ([]*model.KeyValue, error) {
 	return keyValues(o.Tags), nil
@@ -202,7 +204,9 @@ func (triggerResolver) Kind(_ context.Context, o *lineage.Trigger) (*lineage.Tri
 
 type runResolver struct{ *Resolver }
 
-func (runResolver) Label(_ context.Context, o *lineage.Run) (string, error) { return label(o), nil }
+func (runResolver) Label(_ context.Context, o *lineage.Run) (string, error) {
+	return lineage.Label(o), nil
+}
 func (r runResolver) Tags(ctx context.Context, o *lineage.Run) ([]*model.KeyValue, error) {
 	d, err := r.runData(ctx, o.ID)
 	if err != nil {
@@ -358,7 +362,9 @@ func oneRelated[T lineage.Entity](ctx context.Context, r *Resolver, id lineage.I
 
 type modelResolver struct{ *Resolver }
 
-func (modelResolver) Label(_ context.Context, o *lineage.Model) (string, error) { return label(o), nil }
+func (modelResolver) Label(_ context.Context, o *lineage.Model) (string, error) {
+	return lineage.Label(o), nil
+}
 func (modelResolver) Tags(_ context.Context, o *lineage.Model) ([]*model.KeyValue, error) {
 	return keyValues(o.Tags), nil
 }
@@ -444,7 +450,7 @@ func (r modelAliasResolver) ModelVersion(ctx context.Context, o *model.ModelAlia
 type modelVersionResolver struct{ *Resolver }
 
 func (modelVersionResolver) Label(_ context.Context, o *lineage.ModelVersion) (string, error) {
-	return label(o), nil
+	return lineage.Label(o), nil
 }
 func (modelVersionResolver) Tags(_ context.Context, o *lineage.ModelVersion) ([]*model.KeyValue, error) {
 	return keyValues(o.Tags), nil
@@ -480,7 +486,7 @@ func (r modelVersionResolver) Deployments(ctx context.Context, o *lineage.ModelV
 type artifactResolver struct{ *Resolver }
 
 func (artifactResolver) Label(_ context.Context, o *lineage.Artifact) (string, error) {
-	return label(o), nil
+	return lineage.Label(o), nil
 }
 func (artifactResolver) Tags(_ context.Context, o *lineage.Artifact) ([]*model.KeyValue, error) {
 	return keyValues(o.Tags), nil
@@ -495,7 +501,7 @@ func (r artifactResolver) DerivedFrom(ctx context.Context, o *lineage.Artifact) 
 type deploymentResolver struct{ *Resolver }
 
 func (deploymentResolver) Label(_ context.Context, o *lineage.Deployment) (string, error) {
-	return label(o), nil
+	return lineage.Label(o), nil
 }
 func (deploymentResolver) Tags(_ context.Context, o *lineage.Deployment) ([]*model.KeyValue, error) {
 	return keyValues(o.Tags), nil
