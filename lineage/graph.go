@@ -130,10 +130,8 @@ func (s *Service) LineagePath(ctx context.Context, from, to ID) ([]Edge, error) 
 // Impact answers "this node is bad: what does it affect?" — every run,
 // derived data, model version (grouped by stage) and deployment downstream.
 func (s *Service) Impact(ctx context.Context, of ID) (*Impact, error) {
-	start, err := s.Node(ctx, of)
-	if ErrorCode(err) == EINVALID || ErrorCode(err) == ENOTFOUND {
-		return nil, &Error{Code: ErrorCode(err), Field: "of", Message: "of: " + strings.TrimPrefix(ErrorMessage(err), "id: ")}
-	} else if err != nil {
+	start, err := s.live(ctx, "of", of)
+	if err != nil {
 		return nil, err
 	}
 	sub, err := s.store.Traverse(ctx, TraversalQuery{Of: of, Direction: Downstream, Depth: MaxDepth, Limit: MaxImpactNodes})

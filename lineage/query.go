@@ -8,13 +8,16 @@ import (
 )
 
 // Node returns a live node by ID. ENOTFOUND if absent or soft-deleted.
-func (s *Service) Node(ctx context.Context, id ID) (Entity, error) {
-	if _, err := ParseID("id", string(id)); err != nil {
+func (s *Service) Node(ctx context.Context, id ID) (Entity, error) { return s.live(ctx, "id", id) }
+
+// live reads a live node a client named in the input field.
+func (s *Service) live(ctx context.Context, field string, id ID) (Entity, error) {
+	if _, err := ParseID(field, string(id)); err != nil {
 		return nil, err
 	}
 	var e Entity
 	err := s.view(ctx, func(tx ReadTx) error {
-		n, err := exists(tx, "id", id)
+		n, err := exists(tx, field, id)
 		if err == nil {
 			e, err = Decode(n)
 		}
