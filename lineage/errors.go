@@ -13,6 +13,7 @@ const (
 	ECONFLICT     = "CONFLICT"
 	EUNAUTHORIZED = "UNAUTHENTICATED"
 	EFORBIDDEN    = "FORBIDDEN"
+	EUNAVAILABLE  = "UNAVAILABLE" // the store cannot be reached now; retrying later may succeed
 	EINTERNAL     = "INTERNAL"
 )
 

@@ -202,6 +202,8 @@ type Tx interface {
 
 	// AddEdge inserts an edge; adding an identical unremoved edge again
 	// (same from, to, type, role) is a no-op. Both ends must exist: ENOTFOUND.
+	// An edge given with RemovedAt is stored as removed (for Restore),
+	// leaving unremoved edges with the same ends and type alone.
 	AddEdge(e Edge) error
 
 	// RemoveEdge marks unremoved edges matching from, to and type as
@@ -211,6 +213,10 @@ type Tx interface {
 	// NextVersion returns the next number of a counter (1, 2, …), atomically
 	// with the transaction: a rolled-back transaction leaves no gap.
 	NextVersion(counter ID) (int64, error)
+
+	// SetCounter sets a version counter, for Restore: the next
+	// NextVersion(counter) returns value+1.
+	SetCounter(counter ID, value int64) error
 
 	// SetRunParams and SetRunTags upsert key/value pairs of a run.
 	SetRunParams(run ID, params map[string]string) error

@@ -286,12 +286,11 @@ func (tx *memTx) AddEdge(e lineage.Edge) error {
 		return notFound(string(e.To))
 	}
 	for _, x := range tx.s.edges {
-		if x.edge.RemovedAt == nil && x.edge.From == e.From && x.edge.To == e.To && x.edge.Type == e.Type && x.edge.Role == e.Role {
+		if e.RemovedAt == nil && x.edge.RemovedAt == nil && x.edge.From == e.From && x.edge.To == e.To && x.edge.Type == e.Type && x.edge.Role == e.Role {
 			return nil
 		}
 	}
 	tx.s.seq++
-	e.RemovedAt = nil
 	tx.s.edges = append(tx.s.edges, memEdge{tx.s.seq, e})
 	return nil
 }
@@ -308,6 +307,11 @@ func (tx *memTx) RemoveEdge(from, to lineage.ID, t lineage.EdgeType, at time.Tim
 func (tx *memTx) NextVersion(counter lineage.ID) (int64, error) {
 	tx.s.counters[counter]++
 	return tx.s.counters[counter], nil
+}
+
+func (tx *memTx) SetCounter(counter lineage.ID, value int64) error {
+	tx.s.counters[counter] = value
+	return nil
 }
 
 func (tx *memTx) SetRunParams(run lineage.ID, params map[string]string) error {
@@ -711,4 +715,71 @@ func memEval(f lineage.Filter, n *lineage.Node, p map[string]any, d *lineage.Run
 		}
 	}
 	return false
+}
+
+// Dump reads one snapshot in the order lineage.Dumper defines.
+func (m *memStore) Dump(ctx context.Context, fn func(*lineage.Record) error) error {
+	s := m.snapshot()
+	nodes := (&memTx{s}).sortedNodes()
+	for _, n := range nodes {
+		c := n.node
+		if err := fn(&lineage.Record{Node: &c}); err != nil {
+			return err
+		}
+	}
+	for _, e := range s.edges {
+		c := e.edge
+		if err := fn(&lineage.Record{Edge: &c}); err != nil {
+			return err
+		}
+	}
+	for _, n := range nodes {
+		if p, tg := s.params[n.node.ID], s.tags[n.node.ID]; len(p) > 0 || len(tg) > 0 {
+			rd := &lineage.RunKV{Run: n.node.ID, Params: maps.Clone(p), Tags: maps.Clone(tg)}
+			if err := fn(&lineage.Record{RunData: rd}); err != nil {
+				return err
+			}
+		}
+	}
+	chunker := lineage.NewMetricChunker(fn)
+	for _, n := range nodes {
+		byKey := s.points[n.node.ID]
+		for _, key := range slices.Sorted(maps.Keys(byKey)) {
+			pts := make([]lineage.DumpPoint, len(byKey[key]))
+			for i, p := range byKey[key] {
+				pts[i] = lineage.DumpPoint{Step: p.Step, Timestamp: p.Timestamp, Value: lineage.MetricValue(p.Value)}
+			}
+			slices.SortFunc(pts, lineage.ComparePoints)
+			for _, p := range pts {
+				if err := chunker.Add(n.node.ID, key, p); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if err := chunker.Flush(); err != nil {
+		return err
+	}
+	for _, t := range s.transitions {
+		if err := fn(&lineage.Record{Transition: &t}); err != nil {
+			return err
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.idem)) {
+		r := s.idem[k]
+		if err := fn(&lineage.Record{Idempotency: &r}); err != nil {
+			return err
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.counters)) {
+		if err := fn(&lineage.Record{Counter: &lineage.Counter{Name: k, Value: s.counters[k]}}); err != nil {
+			return err
+		}
+	}
+	for _, e := range s.events {
+		if err := fn(&lineage.Record{Event: &e}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -29,6 +29,8 @@ func (h *harness) storeTests(t *testing.T) {
 		{"RemoveEdge", h.testRemoveEdge},
 		{"NextVersion", h.testNextVersion},
 		{"NextVersionConcurrent", h.testNextVersionConcurrent},
+		{"SetCounter", h.testSetCounter},
+		{"AddRemovedEdge", h.testAddRemovedEdge},
 		{"RunParamsAndTags", h.testRunParamsAndTags},
 		{"LogMetricsSummaries", h.testMetricSummaries},
 		{"MetricHistory", h.testMetricHistory},
@@ -44,6 +46,7 @@ func (h *harness) storeTests(t *testing.T) {
 		{"Path", h.testPath},
 		{"SearchRuns", h.searchRunsTests},
 		{"Search", h.testSearch},
+		{"DumpRestore", h.dumpTests},
 	} {
 		t.Run(tc.name, tc.fn)
 	}

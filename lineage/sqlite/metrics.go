@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"cmp"
 	"database/sql"
 	"encoding/binary"
 	"errors"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pedigree-ml/pedigree/lineage"
+	"github.com/pedigree-ml/pedigree/lineage/internal/metric"
 )
 
 // Metric histories are stored in chunks: the points one LogMetrics call
@@ -27,25 +27,19 @@ import (
 var crcTable = crc64.MakeTable(crc64.ECMA)
 
 // point is a metric point without its key, times as unix ns.
-type point struct {
-	step, ts int64
-	value    float64
-}
+type point = metric.Point
 
-func comparePoints(a, b point) int {
-	return cmp.Or(cmp.Compare(a.step, b.step), cmp.Compare(a.ts, b.ts),
-		cmp.Compare(math.Float64bits(a.value), math.Float64bits(b.value)))
-}
+var comparePoints = metric.Compare
 
 func encodePoints(buf []byte, pts []point) []byte {
 	buf = append(buf[:0], 1)
 	buf = binary.AppendUvarint(buf, uint64(len(pts)))
 	var step, ts int64
 	for _, p := range pts {
-		buf = binary.AppendVarint(buf, p.step-step) // wraps both ways alike
-		buf = binary.AppendVarint(buf, p.ts-ts)
-		buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(p.value))
-		step, ts = p.step, p.ts
+		buf = binary.AppendVarint(buf, p.Step-step) // wraps both ways alike
+		buf = binary.AppendVarint(buf, p.TS-ts)
+		buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(p.Value))
+		step, ts = p.Step, p.TS
 	}
 	return buf
 }
@@ -68,58 +62,21 @@ func decodePoints(b []byte, fn func(point)) error {
 		if k <= 0 {
 			return errBadChunk
 		}
-		p.step += d
+		p.Step += d
 		b = b[k:]
 		if d, k = binary.Varint(b); k <= 0 {
 			return errBadChunk
 		}
-		p.ts += d
+		p.TS += d
 		b = b[k:]
 		if len(b) < 8 {
 			return errBadChunk
 		}
-		p.value = math.Float64frombits(binary.LittleEndian.Uint64(b))
+		p.Value = math.Float64frombits(binary.LittleEndian.Uint64(b))
 		b = b[8:]
 		fn(p)
 	}
 	return nil
-}
-
-// summary is a metric summary being updated; NaN min/max mean "no number
-// seen yet".
-type summary struct {
-	last             float64
-	lastStep, lastTS int64
-	min, max         float64
-	count            int64
-}
-
-func (m *summary) add(p point) {
-	if m.count == 0 || p.step > m.lastStep || p.step == m.lastStep && p.ts >= m.lastTS {
-		m.last, m.lastStep, m.lastTS = p.value, p.step, p.ts
-	}
-	if !math.IsNaN(p.value) {
-		if math.IsNaN(m.min) || p.value < m.min {
-			m.min = p.value
-		}
-		if math.IsNaN(m.max) || p.value > m.max {
-			m.max = p.value
-		}
-	}
-	m.count++
-}
-
-func (m *summary) merge(b *summary) {
-	if b.lastStep > m.lastStep || b.lastStep == m.lastStep && b.lastTS >= m.lastTS {
-		m.last, m.lastStep, m.lastTS = b.last, b.lastStep, b.lastTS
-	}
-	if math.IsNaN(m.min) || b.min < m.min {
-		m.min = b.min
-	}
-	if math.IsNaN(m.max) || b.max > m.max {
-		m.max = b.max
-	}
-	m.count += b.count
 }
 
 // LogMetrics stores each key's points as one chunk and folds them into the
@@ -141,7 +98,7 @@ func (t *txn) LogMetrics(run lineage.ID, points []lineage.MetricPoint) error {
 		if !p.Timestamp.IsZero() {
 			ts = p.Timestamp.UnixNano()
 		}
-		byKey[p.Key] = append(byKey[p.Key], point{p.Step, ts, p.Value})
+		byKey[p.Key] = append(byKey[p.Key], point{Step: p.Step, TS: ts, Value: p.Value})
 	}
 	keys := make([]string, 0, len(byKey))
 	for k := range byKey {
@@ -154,7 +111,7 @@ func (t *txn) LogMetrics(run lineage.ID, points []lineage.MetricPoint) error {
 		slices.SortFunc(pts, comparePoints)
 		pts = slices.CompactFunc(pts, func(a, b point) bool { return comparePoints(a, b) == 0 })
 		buf = encodePoints(buf, pts)
-		res, err := t.exec(sInsertChunk, seq, key, pts[0].step, pts[len(pts)-1].step,
+		res, err := t.exec(sInsertChunk, seq, key, pts[0].Step, pts[len(pts)-1].Step,
 			int64(crc64.Checksum(buf, crcTable)), len(pts), buf)
 		if err != nil {
 			return formatError("log metrics", err)
@@ -164,20 +121,20 @@ func (t *txn) LogMetrics(run lineage.ID, points []lineage.MetricPoint) error {
 		} else if k == 0 {
 			continue // this very chunk is stored: a retry
 		}
-		m := summary{min: math.NaN(), max: math.NaN()}
+		m := metric.NewSummary()
 		for _, p := range pts {
-			m.add(p)
+			m.Add(p)
 		}
 		old, err := t.summary(seq, key)
 		if err != nil {
 			return err
 		}
-		if old.count > 0 {
-			old.merge(&m)
+		if old.Count > 0 {
+			old.Merge(&m)
 			m = old
 		}
-		if _, err := t.exec(sPutSummary, seq, key, nullIfNaN(m.last), m.lastStep, m.lastTS,
-			nullIfNaN(m.min), nullIfNaN(m.max), m.count); err != nil {
+		if _, err := t.exec(sPutSummary, seq, key, nullIfNaN(m.Last), m.LastStep, m.LastTS,
+			nullIfNaN(m.Min), nullIfNaN(m.Max), m.Count); err != nil {
 			return formatError("log metrics", err)
 		}
 		t.touch(seq, partMetrics)
@@ -185,16 +142,16 @@ func (t *txn) LogMetrics(run lineage.ID, points []lineage.MetricPoint) error {
 	return nil
 }
 
-func (t *txn) summary(seq int64, key string) (summary, error) {
+func (t *txn) summary(seq int64, key string) (metric.Summary, error) {
 	var (
-		m            summary
+		m            metric.Summary
 		last, lo, hi sql.NullFloat64
 	)
-	err := t.stmt(sSummary).QueryRowContext(t.ctx, seq, key).Scan(&last, &m.lastStep, &m.lastTS, &lo, &hi, &m.count)
+	err := t.stmt(sSummary).QueryRowContext(t.ctx, seq, key).Scan(&last, &m.LastStep, &m.LastTS, &lo, &hi, &m.Count)
 	if errors.Is(err, sql.ErrNoRows) {
-		return summary{}, nil
+		return metric.Summary{}, nil
 	}
-	m.last, m.min, m.max = nanIfNull(last), nanIfNull(lo), nanIfNull(hi)
+	m.Last, m.Min, m.Max = nanIfNull(last), nanIfNull(lo), nanIfNull(hi)
 	return m, formatError("log metrics", err)
 }
 
@@ -226,7 +183,7 @@ func (r *reader) MetricHistory(q lineage.MetricHistoryQuery) ([]lineage.MetricPo
 				return false
 			}
 			slices.SortFunc(pts, comparePoints)
-			return pts[q.Limit-1].step < minStep
+			return pts[q.Limit-1].Step < minStep
 		}
 	)
 	for rows.Next() {
@@ -237,7 +194,7 @@ func (r *reader) MetricHistory(q lineage.MetricHistoryQuery) ([]lineage.MetricPo
 			break
 		}
 		err := decodePoints(chunk, func(p point) {
-			if p.step > after {
+			if p.Step > after {
 				pts = append(pts, p)
 			}
 		})
@@ -254,7 +211,7 @@ func (r *reader) MetricHistory(q lineage.MetricHistoryQuery) ([]lineage.MetricPo
 	}
 	out := make([]lineage.MetricPoint, len(pts))
 	for i, p := range pts {
-		out[i] = lineage.MetricPoint{Key: q.Key, Value: p.value, Step: p.step, Timestamp: time.Unix(0, p.ts).UTC()}
+		out[i] = lineage.MetricPoint{Key: q.Key, Value: p.Value, Step: p.Step, Timestamp: time.Unix(0, p.TS).UTC()}
 	}
 	return out, nil
 }

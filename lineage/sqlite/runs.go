@@ -3,15 +3,11 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/pedigree-ml/pedigree/lineage"
 )
@@ -49,7 +45,7 @@ func (s *Store) SearchRuns(ctx context.Context, q lineage.RunQuery) (*lineage.Ru
 	var off int64
 	if len(q.OrderBy) == 0 {
 		var created, seq int64
-		if err := decodeCursor(q.Page.After, 'r', &created, &seq); err != nil {
+		if err := lineage.DecodeCursor(q.Page.After, 'r', &created, &seq); err != nil {
 			return nil, err
 		}
 		if q.Page.After != "" {
@@ -57,7 +53,7 @@ func (s *Store) SearchRuns(ctx context.Context, q lineage.RunQuery) (*lineage.Ru
 				sel.cond("(n.created_at, n.seq) < (?, ?)", created, seq)
 			}
 		}
-	} else if err := decodeCursor(q.Page.After, 'o', &off); err != nil || off < 0 {
+	} else if err := lineage.DecodeCursor(q.Page.After, 'o', &off); err != nil || off < 0 {
 		return nil, lineage.Invalid("after", "is not a valid cursor")
 	}
 	rows, err := s.keyedRuns(ctx, plan, first+1, off)
@@ -82,9 +78,9 @@ func (s *Store) SearchRuns(ctx context.Context, q lineage.RunQuery) (*lineage.Ru
 	}
 	if len(q.OrderBy) == 0 {
 		last := rows[len(p.IDs)-1]
-		p.EndCursor = encodeCursor('r', last.created, last.seq)
+		p.EndCursor = lineage.EncodeCursor('r', last.created, last.seq)
 	} else {
-		p.EndCursor = encodeCursor('o', off+int64(len(p.IDs)))
+		p.EndCursor = lineage.EncodeCursor('o', off+int64(len(p.IDs)))
 	}
 	return p, nil
 }
@@ -507,59 +503,22 @@ func (b *runQuery) compare(c lineage.Compare) (part, error) {
 	return p, nil
 }
 
-// number accepts float64 and the other Go numbers, and numeric strings.
-func number(v any) (any, error) {
-	switch v := v.(type) {
-	case float64:
-		return v, nil
-	case float32:
-		return float64(v), nil
-	case int:
-		return float64(v), nil
-	case int64:
-		return float64(v), nil
-	case json.Number:
-		return v.Float64()
-	case string:
-		if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
-			return f, nil
-		}
-	}
-	return nil, fmt.Errorf("value %v is not a number", v)
-}
+// number, text and instant bind a Compare's values (see lineage.NumberValue);
+// instants as unix nanoseconds, as the run_*_at columns hold.
+func number(v any) (any, error) { return bind(lineage.NumberValue(v)) }
 
-// text accepts strings and numbers (as their shortest decimal form).
-func text(v any) (any, error) {
-	switch v := v.(type) {
-	case string:
-		return v, nil
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64), nil
-	case int:
-		return strconv.Itoa(v), nil
-	case int64:
-		return strconv.FormatInt(v, 10), nil
-	case json.Number:
-		return v.String(), nil
-	}
-	return nil, fmt.Errorf("value %v is not a string", v)
-}
+func text(v any) (any, error) { return bind(lineage.TextValue(v)) }
 
-// instant accepts RFC 3339 strings and unix milliseconds; it returns unix
-// nanoseconds, as the run_*_at columns hold.
 func instant(v any) (any, error) {
-	if s, ok := v.(string); ok {
-		t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(s))
-		if err != nil {
-			return nil, fmt.Errorf("value %q is not an RFC 3339 time", s)
-		}
-		return t.UnixNano(), nil
+	t, err := lineage.InstantValue(v)
+	return bind(t.UnixNano(), err)
+}
+
+func bind[T any](v T, err error) (any, error) {
+	if err != nil {
+		return nil, err
 	}
-	x, err := number(v)
-	if ms, _ := x.(float64); err != nil || math.IsNaN(ms) || math.Abs(ms) > math.MaxInt64/1e6 {
-		return nil, fmt.Errorf("value %v is neither an RFC 3339 time nor unix milliseconds", v)
-	}
-	return int64(math.Round(x.(float64) * 1e6)), nil
+	return v, nil
 }
 
 // likePattern rewrites a LIKE pattern (% any run, _ one character,
@@ -600,36 +559,3 @@ func likePattern(p string, glob bool) (string, error) {
 	return sb.String(), nil
 }
 
-// encodeCursor makes an opaque cursor: a kind letter and numbers, base64.
-func encodeCursor(kind byte, vals ...int64) string {
-	b := []byte{kind}
-	for i, v := range vals {
-		if i > 0 {
-			b = append(b, '.')
-		}
-		b = strconv.AppendInt(b, v, 10)
-	}
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// decodeCursor reads a cursor of the given kind into vals; "" leaves them.
-func decodeCursor(c string, kind byte, vals ...*int64) error {
-	if c == "" {
-		return nil
-	}
-	bad := lineage.Invalid("after", "is not a valid cursor")
-	raw, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil || len(raw) < 2 || raw[0] != kind {
-		return bad
-	}
-	parts := strings.Split(string(raw[1:]), ".")
-	if len(parts) != len(vals) {
-		return bad
-	}
-	for i, p := range parts {
-		if *vals[i], err = strconv.ParseInt(p, 10, 64); err != nil {
-			return bad
-		}
-	}
-	return nil
-}

@@ -500,11 +500,11 @@ func TestMetricHistoryAcrossChunks(t *testing.T) {
 
 func TestPointEncoding(t *testing.T) {
 	pts := []point{
-		{math.MinInt64, math.MaxInt64, math.Inf(-1)},
-		{-5, math.MinInt64, math.Copysign(0, -1)},
-		{0, 0, math.NaN()},
-		{7, 1e18, 0.1},
-		{math.MaxInt64, -1, math.MaxFloat64},
+		{Step: math.MinInt64, TS: math.MaxInt64, Value: math.Inf(-1)},
+		{Step: -5, TS: math.MinInt64, Value: math.Copysign(0, -1)},
+		{Step: 0, TS: 0, Value: math.NaN()},
+		{Step: 7, TS: 1e18, Value: 0.1},
+		{Step: math.MaxInt64, TS: -1, Value: math.MaxFloat64},
 	}
 	var got []point
 	if err := decodePoints(encodePoints(nil, pts), func(p point) { got = append(got, p) }); err != nil {

@@ -44,6 +44,7 @@ const (
 	sInsertEdge
 	sRemoveEdge
 	sNextVersion
+	sSetCounter
 	sSetParam
 	sSetTag
 	sInsertChunk
@@ -99,6 +100,8 @@ var stmtSQL = [nStmts]string{
 	sRemoveEdge: `UPDATE edges SET removed_at = ? WHERE src = ? AND dst = ? AND type = ? AND removed_at IS NULL`,
 	sNextVersion: `INSERT INTO counters (name, value) VALUES (?, 1)
 		ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value`,
+	sSetCounter: `INSERT INTO counters (name, value) VALUES (?, ?)
+		ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
 	sSetParam: `INSERT INTO run_params (run, key, value) VALUES (?, ?, ?)
 		ON CONFLICT (run, key) DO UPDATE SET value = excluded.value`,
 	sSetTag: `INSERT INTO run_tags (run, key, value) VALUES (?, ?, ?)
@@ -321,7 +324,7 @@ func (r *reader) List(kind lineage.Kind, parent lineage.ID, page lineage.Page) (
 		first = 100
 	}
 	var after int64
-	if err := decodeCursor(page.After, 'k', &after); err != nil {
+	if err := lineage.DecodeCursor(page.After, 'k', &after); err != nil {
 		return nil, err
 	}
 	q := `SELECT ` + nodeCols + `, seq FROM nodes WHERE kind = ? AND deleted_at IS NULL AND seq > ?`
@@ -347,7 +350,7 @@ func (r *reader) List(kind lineage.Kind, parent lineage.ID, page lineage.Page) (
 			return nil, formatError("list", err)
 		}
 		p.Nodes = append(p.Nodes, n)
-		p.EndCursor = encodeCursor('k', seq)
+		p.EndCursor = lineage.EncodeCursor('k', seq)
 	}
 	return p, formatError("list", rows.Err())
 }
@@ -820,6 +823,11 @@ func (t *txn) NextVersion(counter lineage.ID) (int64, error) {
 	var v int64
 	err := t.stmt(sNextVersion).QueryRowContext(t.ctx, counter).Scan(&v)
 	return v, formatError("next version", err)
+}
+
+func (t *txn) SetCounter(counter lineage.ID, value int64) error {
+	_, err := t.exec(sSetCounter, counter, value)
+	return formatError("set counter", err)
 }
 
 func (t *txn) SetRunParams(run lineage.ID, params map[string]string) error {
