@@ -7,7 +7,7 @@ DEMO    ?= 1
 ARGS    ?=
 WEB_SRC := $(shell find web/src web/*.html web/vite.config.js web/package.json -type f 2>/dev/null)
 
-.PHONY: run build web test test-go test-web generate check-generated bench clean
+.PHONY: run build web cypherlint test test-go test-web generate check-generated bench clean
 
 run: build
 	$(BIN) serve $(if $(filter 1,$(DEMO)),--demo) $(ARGS)
@@ -28,10 +28,17 @@ generate:
 check-generated: generate
 	git diff --exit-code -- graph/ || (echo "graph/ is out of date: run make generate and commit" >&2; exit 1)
 
-test: web check-generated
+# Neo4j's own Cypher linter, from npm: lineage/neo4j/cypher_lint_test.go checks
+# every statement with it offline. make test requires it rather than skipping.
+cypherlint: lineage/neo4j/cypherlint/node_modules/.installed
+lineage/neo4j/cypherlint/node_modules/.installed: lineage/neo4j/cypherlint/package.json lineage/neo4j/cypherlint/package-lock.json
+	cd lineage/neo4j/cypherlint && npm ci --no-audit --no-fund
+	touch $@
+
+test: web check-generated cypherlint
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
-	$(GO) test ./...
+	PEDIGREE_REQUIRE_CYPHERLINT=1 $(GO) test ./...
 	$(MAKE) test-web
 
 test-web: build
@@ -42,3 +49,23 @@ bench:
 
 clean:
 	rm -rf bin web/dist/assets web/dist/*.html web/dist/.built
+
+# Pedigree on Neo4j in containers (Dockerfile, docker-compose.yml); needs
+# Docker with the compose plugin. NEO4J_PASSWORD is read by compose too.
+NEO4J_PASSWORD ?= pedigree-dev-password
+COMPOSE        ?= docker compose
+
+.PHONY: up down test-neo4j
+
+up:
+	NEO4J_PASSWORD='$(NEO4J_PASSWORD)' $(COMPOSE) up -d --build --wait
+
+down:
+	$(COMPOSE) down
+
+# The Neo4j conformance suite against the compose Neo4j. It WIPES that
+# database, including whatever `make up` stored in it.
+test-neo4j:
+	NEO4J_PASSWORD='$(NEO4J_PASSWORD)' $(COMPOSE) up -d --wait neo4j
+	PEDIGREE_TEST_NEO4J_URI=neo4j://localhost:7687 PEDIGREE_TEST_NEO4J_PASSWORD='$(NEO4J_PASSWORD)' \
+		$(GO) test ./lineage/neo4j/ ./cmd/pedigree/ -run 'Conformance|Neo4j' -count=1

@@ -1,5 +1,6 @@
 // Command pedigree is Pedigree's one binary: `pedigree serve` runs the
-// server; the client commands talk to one.
+// server; the client commands talk to one; export, import and migrate move
+// a whole store between backends.
 package main
 
 import (
@@ -28,7 +29,7 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCommand())
+	root.AddCommand(newServeCommand(), newExportCommand(), newImportCommand(), newMigrateCommand())
 	return root
 }
 

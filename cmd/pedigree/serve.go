@@ -18,6 +18,7 @@ import (
 
 	"github.com/pedigree-ml/pedigree/demo"
 	"github.com/pedigree-ml/pedigree/lineage"
+	"github.com/pedigree-ml/pedigree/lineage/neo4j"
 	"github.com/pedigree-ml/pedigree/lineage/sqlite"
 	"github.com/pedigree-ml/pedigree/server"
 )
@@ -33,6 +34,7 @@ type Main struct {
 	AllowedOrigins       []string
 	AllowUnauthenticated bool
 	LogLevel             string
+	Neo4j                neo4j.Options // for a neo4j:// store; Timeout and Now keep their defaults
 
 	Logger  *slog.Logger
 	Store   lineage.Store
@@ -54,19 +56,39 @@ func NewMain() *Main {
 		AllowedOrigins:       envList("PEDIGREE_ALLOWED_ORIGINS"),
 		AllowUnauthenticated: envBool("PEDIGREE_ALLOW_UNAUTHENTICATED"),
 		LogLevel:             env("PEDIGREE_LOG_LEVEL", "info"),
+		Neo4j:                neo4jOptions(),
 	}
+}
+
+// neo4jOptions returns the Neo4j credentials from PEDIGREE_NEO4J_*.
+func neo4jOptions() neo4j.Options {
+	return neo4j.Options{
+		User:     env("PEDIGREE_NEO4J_USER", "neo4j"),
+		Password: env("PEDIGREE_NEO4J_PASSWORD", ""),
+		Database: env("PEDIGREE_NEO4J_DATABASE", ""),
+	}
+}
+
+// bindNeo4jFlags declares the Neo4j credential flags, for every command
+// that opens a store.
+func bindNeo4jFlags(fs *pflag.FlagSet, o *neo4j.Options) {
+	fs.StringVar(&o.User, "neo4j-user", o.User, "Neo4j user, for a neo4j:// store (PEDIGREE_NEO4J_USER)")
+	fs.StringVar(&o.Password, "neo4j-password", o.Password, "Neo4j password (PEDIGREE_NEO4J_PASSWORD; prefer the variable: flags show in ps)")
+	fs.Lookup("neo4j-password").DefValue = "" // --help must not print the password from the environment
+	fs.StringVar(&o.Database, "neo4j-database", o.Database, "Neo4j database; default: the server's default (PEDIGREE_NEO4J_DATABASE)")
 }
 
 // BindFlags declares serve's flags on fs, defaulting to m's values.
 func (m *Main) BindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&m.DataDir, "data-dir", m.DataDir, "directory for the embedded store and local blobs (PEDIGREE_DATA_DIR)")
 	fs.StringVar(&m.Addr, "addr", m.Addr, "address to listen on (PEDIGREE_ADDR)")
-	fs.StringVar(&m.StoreURL, "store", m.StoreURL, "store URL: sqlite:///path/to/file.db; default: pedigree.db in --data-dir (PEDIGREE_STORE)")
+	fs.StringVar(&m.StoreURL, "store", m.StoreURL, "store URL: sqlite:///path/to/file.db or neo4j://host:7687; default: pedigree.db in --data-dir (PEDIGREE_STORE)")
 	fs.BoolVar(&m.Demo, "demo", m.Demo, "load the churn demo into an empty store (PEDIGREE_DEMO)")
 	fs.StringSliceVar(&m.AllowedHosts, "allowed-hosts", m.AllowedHosts, "Host headers accepted besides loopback names when bound to loopback (PEDIGREE_ALLOWED_HOSTS)")
 	fs.StringSliceVar(&m.AllowedOrigins, "allowed-origins", m.AllowedOrigins, "browser origins allowed to call the API (PEDIGREE_ALLOWED_ORIGINS)")
 	fs.BoolVar(&m.AllowUnauthenticated, "allow-unauthenticated", m.AllowUnauthenticated, "serve on a non-loopback address without authentication (PEDIGREE_ALLOW_UNAUTHENTICATED)")
 	fs.StringVar(&m.LogLevel, "log-level", m.LogLevel, "debug, info, warn or error (PEDIGREE_LOG_LEVEL)")
+	bindNeo4jFlags(fs, &m.Neo4j)
 }
 
 // ParseFlags parses serve's command-line arguments into m.
@@ -98,7 +120,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			_ = m.Close()
 		}
 	}()
-	if m.Store, err = m.openStore(ctx); err != nil {
+	if m.Store, err = openStore(ctx, m.storeURL(), m.Neo4j); err != nil {
 		return err
 	}
 	m.Service = lineage.NewService(m.Store)
@@ -147,30 +169,40 @@ func (m *Main) Close() error {
 	return errors.Join(errs...)
 }
 
-func (m *Main) storeURL() string {
-	if m.StoreURL != "" {
-		return m.StoreURL
+func (m *Main) storeURL() string { return storeURL(m.StoreURL, m.DataDir) }
+
+// storeURL is the store a command opens: the URL given (--store or
+// PEDIGREE_STORE), else the embedded store in dataDir.
+func storeURL(rawURL, dataDir string) string {
+	if rawURL != "" {
+		return rawURL
 	}
-	return "sqlite://" + filepath.Join(m.DataDir, "pedigree.db")
+	return "sqlite://" + filepath.Join(dataDir, "pedigree.db")
 }
 
 // openStore is the one place a backend is chosen, by URL scheme.
-func (m *Main) openStore(ctx context.Context) (lineage.Store, error) {
-	u, err := url.Parse(m.storeURL())
+func openStore(ctx context.Context, rawURL string, n4j neo4j.Options) (lineage.Store, error) {
+	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("--store: %w", err)
 	}
 	switch u.Scheme {
 	case "sqlite":
-		path := u.Host + u.Path // sqlite://relative/file.db and sqlite:///abs/file.db
+		path := sqlitePath(u)
 		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 			return nil, fmt.Errorf("--store: %w", err)
 		}
 		return sqlite.Open(ctx, path, sqlite.Options{})
+	case "neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc":
+		return neo4j.Open(ctx, rawURL, n4j)
 	default:
-		return nil, fmt.Errorf("--store: unsupported scheme %q (want sqlite://)", u.Scheme)
+		return nil, fmt.Errorf("--store: unsupported scheme %q (want sqlite:// or neo4j://)", u.Scheme)
 	}
 }
+
+// sqlitePath is the file a sqlite:// URL names: sqlite://relative/file.db
+// and sqlite:///abs/file.db.
+func sqlitePath(u *url.URL) string { return u.Host + u.Path }
 
 func isLoopback(addr string) (bool, error) {
 	host, _, err := net.SplitHostPort(addr)
