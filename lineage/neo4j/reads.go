@@ -130,7 +130,6 @@ func (r *reader) List(kind lineage.Kind, parent lineage.ID, page lineage.Page) (
 	return p, nil
 }
 
-
 func (r *reader) Edges(id lineage.ID, dir lineage.Direction, types ...lineage.EdgeType) ([]lineage.Edge, error) {
 	var q string
 	switch dir {

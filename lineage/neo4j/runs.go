@@ -485,4 +485,3 @@ func likeRegex(p string, caseSensitive bool) (string, error) {
 	}
 	return sb.String(), nil
 }
-

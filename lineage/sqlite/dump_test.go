@@ -3,8 +3,10 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -106,3 +108,62 @@ func TestDumpMergesMetricChunks(t *testing.T) {
 		t.Errorf("Dump of a closed store = %v", err)
 	}
 }
+
+// BenchmarkDumpRestore moves a metrics-heavy store (200 runs × 5 metrics ×
+// 1,000 points, 1M points) through Dump and Restore, the path of pedigree
+// migrate without the JSON: the figures are points per second.
+func BenchmarkDumpRestore(b *testing.B) {
+	const runs, keys, steps = 200, 5, 1000
+	src := MustOpen(b)
+	for r := range runs {
+		id := lineage.ID("run:r" + string(rune('a'+r%26)) + itoa(r))
+		MustUpdate(b, src, func(tx lineage.Tx) error {
+			if err := tx.CreateNode(&lineage.Node{ID: id, Kind: lineage.KindRun, CreatedAt: at(r)}); err != nil {
+				return err
+			}
+			pts := make([]lineage.MetricPoint, 0, keys*steps)
+			for k := range keys {
+				for s := range steps {
+					pts = append(pts, lineage.MetricPoint{Key: "m" + itoa(k), Value: float64(s) / steps, Step: int64(s), Timestamp: at(s)})
+				}
+			}
+			return tx.LogMetrics(id, pts)
+		})
+	}
+	var recs []*lineage.Record
+	dump := func() {
+		recs = recs[:0]
+		if err := src.Dump(context.Background(), func(r *lineage.Record) error { recs = append(recs, r); return nil }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	const points = runs * keys * steps
+	b.Run("dump", func(b *testing.B) {
+		for b.Loop() {
+			dump()
+		}
+		b.ReportMetric(float64(points*b.N)/b.Elapsed().Seconds(), "points/s")
+	})
+	b.Run("restore", func(b *testing.B) {
+		dump()
+		for b.Loop() {
+			b.StopTimer()
+			dst := MustOpen(b)
+			i := 0
+			b.StartTimer()
+			err := lineage.Restore(context.Background(), dst, func() (*lineage.Record, error) {
+				if i == len(recs) {
+					return nil, io.EOF
+				}
+				i++
+				return recs[i-1], nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(points*b.N)/b.Elapsed().Seconds(), "points/s")
+	})
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -558,4 +558,3 @@ func likePattern(p string, glob bool) (string, error) {
 	}
 	return sb.String(), nil
 }
-
