@@ -32,7 +32,9 @@ type Options struct {
 }
 
 // RunStoreTests runs the conformance suite. newStore returns a fresh, empty
-// store for each subtest; the suite closes it when the subtest ends.
+// store for each subtest; the suite closes it when the subtest ends. The
+// suite never uses a store after opening the next one, so newStore may wipe
+// and reuse one database.
 func RunStoreTests(t *testing.T, newStore func(t *testing.T) lineage.Store, opts Options) {
 	h := &harness{newStore: newStore, opts: opts}
 	t.Run("Store", func(t *testing.T) { h.storeTests(t) })
