@@ -26,7 +26,7 @@ func cypher(name, text string) string {
 
 // Labels besides the node kinds, and every property key the store writes.
 var (
-	otherLabels  = []string{"Node", "Param", "Tag", "Metric", "MetricChunk", "Transition", "Idempotency", "Event", "Counter", "Lock"}
+	otherLabels  = []string{"Node", "Param", "Tag", "Metric", "MetricChunk", "Transition", "Idempotency", "Event", "Counter", "Sequence", "Lock"}
 	propertyKeys = []string{
 		// Node
 		"id", "kind", "parent", "name", "nameFold", "props", "createdAt", "updatedAt", "deletedAt", "seq",
@@ -95,6 +95,7 @@ var schemaStatements = []string{
 	cypher("schema: event id", `CREATE CONSTRAINT event_id IF NOT EXISTS FOR (e:Event) REQUIRE e.id IS UNIQUE`),
 	cypher("schema: event model", `CREATE INDEX event_model IF NOT EXISTS FOR (e:Event) ON (e.model, e.modelSeq)`),
 	cypher("schema: counter", `CREATE CONSTRAINT counter_name IF NOT EXISTS FOR (c:Counter) REQUIRE c.name IS UNIQUE`),
+	cypher("schema: sequence", `CREATE CONSTRAINT sequence_name IF NOT EXISTS FOR (q:Sequence) REQUIRE q.name IS UNIQUE`),
 	cypher("schema: lock", `CREATE CONSTRAINT lock_name IF NOT EXISTS FOR (l:Lock) REQUIRE l.name IS UNIQUE`),
 }
 

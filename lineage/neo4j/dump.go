@@ -18,52 +18,45 @@ var (
 	qDumpEdges = cypher("dump edges", `MATCH (a:Node)-[e]->(b:Node)
 		RETURN a.id AS from, b.id AS to, type(e) AS type, e.role AS role, e.createdAt AS createdAt, e.removedAt AS removedAt
 		ORDER BY e.seq`)
-	qDumpRunData = cypher("dump run data", `MATCH (n:Run)
-		WITH n ORDER BY n.seq
-		RETURN n.id AS run,
-			COLLECT { MATCH (p:Param {run: n.id}) RETURN [p.key, p.value] } AS params,
-			COLLECT { MATCH (t:Tag {run: n.id}) RETURN [t.key, t.value] } AS tags`)
-	qDumpMetrics = cypher("dump metrics", `MATCH (n:Run)
-		WITH n ORDER BY n.seq
-		MATCH (c:MetricChunk {run: n.id})
-		RETURN n.id AS run, c.key AS key, c.steps AS steps, c.timestamps AS timestamps, c.values AS values`)
+	// Run data of any node (the Tx contract does not limit it to runs), in
+	// node order; a run's chunks together.
+	qDumpRunData = cypher("dump run data", `MATCH (n:Node)
+		WITH n, COLLECT { MATCH (p:Param {run: n.id}) RETURN [p.key, p.value] } AS params,
+			COLLECT { MATCH (t:Tag {run: n.id}) RETURN [t.key, t.value] } AS tags
+		WHERE size(params) > 0 OR size(tags) > 0
+		RETURN n.id AS run, params, tags ORDER BY n.seq`)
+	qDumpMetrics = cypher("dump metrics", `MATCH (c:MetricChunk)
+		MATCH (n:Node {id: c.run})
+		RETURN n.id AS run, c.key AS key, c.steps AS steps, c.timestamps AS timestamps, c.values AS values
+		ORDER BY n.seq`)
 	qDumpTransitions = cypher("dump transitions", `MATCH (t:Transition) RETURN properties(t) AS t ORDER BY t.seq`)
 	qDumpIdempotency = cypher("dump idempotency", `MATCH (i:Idempotency) RETURN properties(i) AS i`)
-	qDumpCounters    = cypher("dump counters", `MATCH (c:Counter) WHERE NOT c.name STARTS WITH 'seq:'
-		RETURN c.name AS name, c.value AS value`)
-	qDumpEvents = cypher("dump events", `MATCH (e:Event) RETURN properties(e) AS e ORDER BY e.seq`)
+	qDumpCounters    = cypher("dump counters", `MATCH (c:Counter) RETURN c.name AS name, c.value AS value`)
+	qDumpEvents      = cypher("dump events", `MATCH (e:Event) RETURN properties(e) AS e ORDER BY e.seq`)
 )
 
-// Dump reads the whole store in one explicit read transaction (not a
-// managed one: records already passed to fn cannot be taken back, so the
-// dump is not replayed on a transient error; it fails, and is run again),
+// Dump reads the whole store in one View-like snapshot (the writer lock
+// held, writers waiting: Neo4j reads are not snapshots; and never replayed,
+// as records passed to fn cannot be taken back), without a timeout,
 // streaming each statement's records, in the order lineage.Dumper
 // defines. Sorting that Cypher cannot do byte for byte (metric keys,
 // idempotency keys, counter names) is done here. It holds one run's
 // metric histories, and the idempotency keys, in memory.
 func (s *Store) Dump(ctx context.Context, fn func(*lineage.Record) error) error {
-	if err := s.ensureSchema(ctx); err != nil {
-		return err
-	}
-	sess := s.session(ctx, neo4j.AccessModeRead)
-	defer sess.Close(context.WithoutCancel(ctx))
-	tx, err := sess.BeginTransaction(ctx)
-	if err != nil {
-		return formatError("dump", err)
-	}
-	defer tx.Close(context.WithoutCancel(ctx))
-	d := &dumper{ctx: ctx, tx: tx, fn: fn}
-	for _, step := range []func() error{d.nodes, d.edges, d.runData, d.metrics, d.transitions, d.idempotency, d.counters, d.events} {
-		if err := step(); err != nil {
-			return err
+	return s.snapshot(ctx, 0, func(r *reader) error {
+		d := &dumper{ctx: ctx, tx: r.tx, fn: fn}
+		for _, step := range []func() error{d.nodes, d.edges, d.runData, d.metrics, d.transitions, d.idempotency, d.counters, d.events} {
+			if err := step(); err != nil {
+				return err
+			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 type dumper struct {
 	ctx context.Context
-	tx  neo4j.ExplicitTransaction
+	tx  neo4j.ManagedTransaction
 	fn  func(*lineage.Record) error
 }
 
@@ -83,7 +76,7 @@ func (d *dumper) emit(r *lineage.Record) error {
 func (d *dumper) each(op, q string, params map[string]any, row func(*neo4j.Record) error) error {
 	res, err := d.tx.Run(d.ctx, q, params)
 	if err != nil {
-		return formatError(op, err)
+		return txError(op, err)
 	}
 	for res.Next(d.ctx) {
 		if err := row(res.Record()); err != nil {
@@ -93,7 +86,7 @@ func (d *dumper) each(op, q string, params map[string]any, row func(*neo4j.Recor
 			return err
 		}
 	}
-	return formatError(op, res.Err())
+	return txError(op, res.Err())
 }
 
 func (d *dumper) nodes() error {

@@ -35,9 +35,10 @@ var (
 		RETURN `+edgeCols+` ORDER BY e.seq`)
 )
 
-// Traverse walks breadth-first, one round trip per level and direction
-// (see walk), plus one for the start and one for the edges among the
-// nodes found. Depth < 1 returns Of alone; Limit < 1 means no limit.
+// Traverse walks breadth-first in one View (a snapshot), one round trip
+// per level and direction (see walk), plus one for the start and one for
+// the edges among the nodes found. Depth < 1 returns Of alone; Limit < 1
+// means no limit.
 func (s *Store) Traverse(ctx context.Context, q lineage.TraversalQuery) (*lineage.Subgraph, error) {
 	switch q.Direction {
 	case lineage.Upstream, lineage.Downstream, lineage.Both:
@@ -49,10 +50,10 @@ func (s *Store) Traverse(ctx context.Context, q lineage.TraversalQuery) (*lineag
 		asOf = q.AsOf.UTC()
 	}
 	var g *lineage.Subgraph
-	err := s.read(ctx, func(r *reader) error {
+	err := s.snapshot(ctx, s.timeout, func(r *reader) error {
 		rec, err := r.single(qStart, map[string]any{"id": string(q.Of), "asOf": asOf})
 		if err != nil {
-			return formatError("traverse", err)
+			return txError("traverse", err)
 		} else if rec == nil {
 			return notFound(q.Of)
 		}
@@ -71,7 +72,7 @@ func (s *Store) Traverse(ctx context.Context, q lineage.TraversalQuery) (*lineag
 func (r *reader) edgeRows(q string, params map[string]any) ([]lineage.Edge, error) {
 	recs, err := r.collect(q, params)
 	if err != nil {
-		return nil, formatError("traverse", err)
+		return nil, txError("traverse", err)
 	}
 	out := make([]lineage.Edge, len(recs))
 	for i, rec := range recs {
@@ -224,10 +225,10 @@ func init() {
 // hops.
 func (s *Store) Path(ctx context.Context, from, to lineage.ID, maxDepth int) ([]lineage.Edge, error) {
 	var path []lineage.Edge
-	err := s.read(ctx, func(r *reader) error {
+	err := s.snapshot(ctx, s.timeout, func(r *reader) error {
 		rec, err := r.single(qEnds, map[string]any{"from": string(from), "to": string(to)})
 		if err != nil {
-			return formatError("path", err)
+			return txError("path", err)
 		}
 		if a, _ := rec.Values[0].(bool); !a {
 			return nil

@@ -147,7 +147,7 @@ func (t *txn) LogMetrics(run lineage.ID, points []lineage.MetricPoint) error {
 
 	rec, err := t.single(qMetricState, map[string]any{"run": string(run), "keys": keys, "digests": digests})
 	if err != nil {
-		return formatError("log metrics", err)
+		return txError("log metrics", err)
 	}
 	if found, _ := rec.Values[0].(bool); !found {
 		return notFound(run)
@@ -195,8 +195,8 @@ func (t *txn) LogMetrics(run lineage.ID, points []lineage.MetricPoint) error {
 	if len(chunks) == 0 {
 		return nil
 	}
-	if err := t.run(qPutChunks, map[string]any{"chunks": chunks}); err != nil {
-		return formatError("log metrics", err)
+	if err := t.exec(qPutChunks, map[string]any{"chunks": chunks}); err != nil {
+		return txError("log metrics", err)
 	}
-	return formatError("log metrics", t.run(qPutSummaries, map[string]any{"summaries": sums}))
+	return txError("log metrics", t.exec(qPutSummaries, map[string]any{"summaries": sums}))
 }

@@ -62,7 +62,7 @@ var (
 func (r *reader) Node(id lineage.ID) (*lineage.Node, error) {
 	rec, err := r.single(qNode, map[string]any{"id": string(id)})
 	if err != nil {
-		return nil, formatError("node", err)
+		return nil, txError("node", err)
 	} else if rec == nil {
 		return nil, notFound(id)
 	}
@@ -76,7 +76,7 @@ func (r *reader) Nodes(ids []lineage.ID) ([]*lineage.Node, error) {
 	}
 	recs, err := r.collect(qNodes, map[string]any{"ids": stringsOf(ids)})
 	if err != nil {
-		return nil, formatError("nodes", err)
+		return nil, txError("nodes", err)
 	}
 	byID := make(map[lineage.ID]*lineage.Node, len(recs))
 	for _, rec := range recs {
@@ -108,7 +108,7 @@ func (r *reader) List(kind lineage.Kind, parent lineage.ID, page lineage.Page) (
 	}
 	recs, err := r.collect(qList, map[string]any{"kind": string(kind), "parent": string(parent), "after": after, "limit": first + 1})
 	if err != nil {
-		return nil, formatError("list", err)
+		return nil, txError("list", err)
 	}
 	p := &lineage.NodePage{}
 	for _, rec := range recs {
@@ -148,7 +148,7 @@ func (r *reader) Edges(id lineage.ID, dir lineage.Direction, types ...lineage.Ed
 	}
 	recs, err := r.collect(q, map[string]any{"id": string(id), "types": typeList})
 	if err != nil {
-		return nil, formatError("edges", err)
+		return nil, txError("edges", err)
 	}
 	edges := make([]lineage.Edge, 0, len(recs))
 	for _, rec := range recs {
@@ -185,9 +185,13 @@ func (r *reader) RunData(runs []lineage.ID) (map[lineage.ID]*lineage.RunData, er
 	if len(runs) == 0 {
 		return out, nil
 	}
-	recs, err := r.collect(qRunData, map[string]any{"runs": stringsOf(runs)})
+	ids := make([]string, 0, len(out)) // each run once, however often asked for
+	for id := range out {
+		ids = append(ids, string(id))
+	}
+	recs, err := r.collect(qRunData, map[string]any{"runs": ids})
 	if err != nil {
-		return nil, formatError("run data", err)
+		return nil, txError("run data", err)
 	}
 	for _, rec := range recs {
 		d := out[lineage.ID(asString(rec.Values[0]))]
@@ -219,7 +223,7 @@ func decodePairs(v any, m map[string]string) error {
 	for _, item := range list {
 		kv, ok := item.([]any)
 		if !ok || len(kv) != 2 {
-			return formatError("run data", errBadRecord)
+			return txError("run data", errBadRecord)
 		}
 		m[asString(kv[0])] = asString(kv[1])
 	}
@@ -237,7 +241,7 @@ func (r *reader) MetricHistory(q lineage.MetricHistoryQuery) ([]lineage.MetricPo
 	}
 	recs, err := r.collect(qHistory, map[string]any{"run": string(q.Run), "key": q.Key, "after": after})
 	if err != nil {
-		return nil, formatError("metric history", err)
+		return nil, txError("metric history", err)
 	}
 	var pts []point
 	for _, rec := range recs {
@@ -279,7 +283,7 @@ func (r *reader) Transitions(versions []lineage.ID) ([]lineage.Transition, error
 	}
 	recs, err := r.collect(qTransitions, map[string]any{"versions": stringsOf(versions)})
 	if err != nil {
-		return nil, formatError("transitions", err)
+		return nil, txError("transitions", err)
 	}
 	out := make([]lineage.Transition, len(recs))
 	for i, rec := range recs {
@@ -310,7 +314,7 @@ func decodeTransition(v any) (lineage.Transition, error) {
 func (r *reader) Idempotency(key string) (*lineage.IdempotencyRecord, error) {
 	rec, err := r.single(qIdempotency, map[string]any{"key": key})
 	if err != nil {
-		return nil, formatError("idempotency key", err)
+		return nil, txError("idempotency key", err)
 	} else if rec == nil {
 		return nil, lineage.Errorf(lineage.ENOTFOUND, "idempotency key not found")
 	}
@@ -336,7 +340,7 @@ func (r *reader) LastModelSeq(model string) (int64, error) {
 func (r *reader) count(q string, params map[string]any) (int64, error) {
 	rec, err := r.single(q, params)
 	if err != nil {
-		return 0, formatError("count", err)
+		return 0, txError("count", err)
 	} else if rec == nil {
 		return 0, nil
 	}
@@ -361,9 +365,10 @@ func (s *Store) Search(ctx context.Context, text string, kinds []lineage.Kind, l
 	}
 	var nodes []*lineage.Node
 	err := s.read(ctx, func(r *reader) error {
+		nodes = nil // a replayed read starts over
 		recs, err := r.collect(q, params)
 		if err != nil {
-			return formatError("search", err)
+			return txError("search", err)
 		}
 		for _, rec := range recs {
 			n, err := decodeNode(rec.Values[0])
@@ -399,9 +404,10 @@ func (s *Store) Events(ctx context.Context, model string, afterSeq int64, limit 
 	}
 	var evs []lineage.Event
 	err := s.read(ctx, func(r *reader) error {
+		evs = nil // a replayed read starts over
 		recs, err := r.collect(qEvents, map[string]any{"model": model, "after": afterSeq, "limit": limit})
 		if err != nil {
-			return formatError("events", err)
+			return txError("events", err)
 		}
 		for _, rec := range recs {
 			e, err := decodeEvent(rec.Values[0])

@@ -19,7 +19,8 @@
 //     at most chunkSize points each, appended, never rewritten.
 //   - (:Transition), (:Idempotency), (:Event) (the outbox) and (:Counter
 //     {name, value}) hold the audit trail, idempotency records, events and
-//     counters.
+//     version counters; (:Sequence {name, value}) the store's own numbering
+//     of nodes, edges, transitions and events.
 //
 // Times are DateTime values; IDs, keys and values always travel as query
 // parameters. Labels and relationship types are spliced into Cypher only
@@ -27,13 +28,15 @@
 //
 // Isolation: Neo4j runs transactions read-committed. The Service's rules
 // (contiguous versions, one Production version, idempotency) assume
-// serializable writes, as the embedded store gives, so every Update first
-// takes the write lock of one (:Lock {name: "writer"}) node: write
-// transactions run one at a time, like SQLite's single writer, while reads
-// scale out across the cluster. Uniqueness constraints back every natural
-// key as a second line of defence. Update and View are managed transaction
-// functions: the driver replays them on transient errors (leader switch,
-// deadlock), which the Store contract allows.
+// serializable writes and snapshot reads, as the embedded store gives, so
+// every Update and every View first takes the write lock of one
+// (:Lock {name: "writer"}) node: they run one at a time, like SQLite's
+// single writer. Store reads that are one statement (Search, Events,
+// SearchRuns) take no lock and go to any cluster member. Uniqueness
+// constraints back every natural key as a second line of defence. Update
+// is a managed transaction function, which the driver replays on transient
+// errors (leader switch, deadlock), as the Store contract allows; a View
+// runs once.
 package neo4j
 
 import (
@@ -166,7 +169,7 @@ func (s *Store) Update(ctx context.Context, fn func(lineage.Tx) error) error {
 	defer sess.Close(context.WithoutCancel(ctx))
 	_, err := sess.ExecuteWrite(ctx, func(mtx neo4j.ManagedTransaction) (any, error) {
 		t := &txn{reader: reader{ctx: ctx, tx: mtx, s: s}}
-		if err := t.run(qLockWriter, nil); err != nil {
+		if err := t.exec(qLockWriter, nil); err != nil {
 			return nil, err
 		}
 		if err := fn(t); err != nil {
@@ -177,14 +180,45 @@ func (s *Store) Update(ctx context.Context, fn func(lineage.Tx) error) error {
 	return formatError("update", err)
 }
 
-// View runs fn in a managed read transaction, routed to any cluster member
-// that has seen this process's latest write (bookmarks). Neo4j reads are
-// read-committed: each statement sees what was committed when it ran.
+// View runs fn holding the writer lock (see the package comment), in one
+// explicit transaction on the leader: Neo4j reads are read-committed, so
+// this is how fn gets the consistent snapshot the contract asks for, with
+// writers waiting for it. fn runs once: a transient error ends the View
+// with EUNAVAILABLE rather than replaying fn. Traverse, Path and Dump, which
+// read with several statements, go through it too.
 func (s *Store) View(ctx context.Context, fn func(lineage.ReadTx) error) error {
-	return s.read(ctx, func(r *reader) error { return fn(r) })
+	return s.snapshot(ctx, s.timeout, func(r *reader) error { return fn(r) })
 }
 
-// read runs fn in a managed read transaction.
+// snapshot runs fn in a write-mode explicit transaction that first takes
+// the writer lock. timeout 0 leaves ctx unbounded (Dump).
+func (s *Store) snapshot(ctx context.Context, timeout time.Duration, fn func(*reader) error) error {
+	if err := s.ensureSchema(ctx); err != nil {
+		return err
+	}
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = s.bound(ctx)
+		defer cancel()
+	}
+	sess := s.session(ctx, neo4j.AccessModeWrite)
+	defer sess.Close(context.WithoutCancel(ctx))
+	tx, err := sess.BeginTransaction(ctx)
+	if err != nil {
+		return formatError("view", err)
+	}
+	defer tx.Close(context.WithoutCancel(ctx)) // rolls back: a View writes only the lock's heldAt
+	r := &reader{ctx: ctx, tx: tx, s: s}
+	if err := r.exec(qLockWriter, nil); err != nil {
+		return formatError("view", err)
+	}
+	return formatError("view", fn(r))
+}
+
+// read runs fn, one statement, in a managed read transaction routed to any
+// cluster member that has seen this process's latest write (bookmarks).
+// One statement needs no lock; fn may run again after a transient error,
+// so it must start from scratch each time.
 func (s *Store) read(ctx context.Context, fn func(*reader) error) error {
 	if err := s.ensureSchema(ctx); err != nil {
 		return err
@@ -196,7 +230,7 @@ func (s *Store) read(ctx context.Context, fn func(*reader) error) error {
 	_, err := sess.ExecuteRead(ctx, func(mtx neo4j.ManagedTransaction) (any, error) {
 		return nil, fn(&reader{ctx: ctx, tx: mtx, s: s})
 	})
-	return formatError("view", err)
+	return formatError("read", err)
 }
 
 // ensureSchema creates the constraints and indexes once per process; every
@@ -234,9 +268,22 @@ func (s *Store) createSchema(ctx context.Context) error {
 	return nil
 }
 
-// formatError maps driver errors to lineage errors: a constraint violation
-// is ECONFLICT; an unreachable server, an exhausted retry budget or a
-// timeout is EUNAVAILABLE (retriable); lineage errors pass through.
+// txError is for errors inside a transaction function: a constraint
+// violation becomes ECONFLICT; a driver error stays as it is, unwrapped, so
+// that the driver recognises a transient one and replays an Update.
+func txError(op string, err error) error {
+	var n4j *neo4j.Neo4jError
+	if errors.As(err, &n4j) && n4j.Code == "Neo.ClientError.Schema.ConstraintValidationFailed" {
+		return lineage.Errorf(lineage.ECONFLICT, "%s: already exists", op)
+	}
+	return err
+}
+
+// formatError maps errors where a call returns: lineage errors pass
+// through; a constraint violation is ECONFLICT; an unreachable server, an
+// exhausted retry budget, a timeout or a transient error is EUNAVAILABLE
+// (retriable); other driver errors are wrapped (EINTERNAL); fn's own
+// errors are returned as they are.
 func formatError(op string, err error) error {
 	var (
 		le  *lineage.Error
@@ -246,15 +293,17 @@ func formatError(op string, err error) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &le):
-		return le
+		return err
 	case errors.As(err, &n4j) && n4j.Code == "Neo.ClientError.Schema.ConstraintValidationFailed":
 		return lineage.Errorf(lineage.ECONFLICT, "%s: already exists", op)
-	case neo4j.IsConnectivityError(err), neo4j.IsTransactionExecutionLimit(err),
+	case neo4j.IsConnectivityError(err), neo4j.IsTransactionExecutionLimit(err), neo4j.IsRetryable(err),
 		errors.Is(err, context.DeadlineExceeded),
-		errors.As(err, &n4j) && (n4j.Code == "Neo.ClientError.Cluster.NotALeader" || n4j.Code == "Neo.TransientError.General.DatabaseUnavailable"):
+		errors.As(err, &n4j) && n4j.Code == "Neo.ClientError.Cluster.NotALeader":
 		return &lineage.Error{Code: lineage.EUNAVAILABLE, Message: "the Neo4j store is unavailable; retry later"}
+	case neo4j.IsNeo4jError(err), neo4j.IsUsageError(err):
+		return fmt.Errorf("neo4j: %s: %w", op, err)
 	}
-	return fmt.Errorf("neo4j: %s: %w", op, err)
+	return err // a caller's own error, from fn, as it was
 }
 
 var qWipe = cypher("wipe", `MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS`)

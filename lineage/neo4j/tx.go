@@ -11,7 +11,7 @@ import (
 // reader implements lineage.ReadTx on a managed transaction.
 type reader struct {
 	ctx context.Context
-	tx  neo4j.ManagedTransaction
+	tx  neo4j.ManagedTransaction // or an explicit one: both Run statements
 	s   *Store
 }
 
@@ -33,6 +33,16 @@ func (r *reader) single(q string, params map[string]any) (*neo4j.Record, error) 
 	return recs[0], nil
 }
 
+// exec runs a statement for its effect.
+func (r *reader) exec(q string, params map[string]any) error {
+	res, err := r.tx.Run(r.ctx, q, params)
+	if err != nil {
+		return err
+	}
+	_, err = res.Consume(r.ctx)
+	return err
+}
+
 func notFound(id lineage.ID) error {
 	return lineage.Errorf(lineage.ENOTFOUND, "%s not found", id)
 }
@@ -48,14 +58,4 @@ type txn struct {
 type seqCounter struct {
 	value int64
 	dirty bool
-}
-
-// run executes a write statement.
-func (t *txn) run(q string, params map[string]any) error {
-	res, err := t.tx.Run(t.ctx, q, params)
-	if err != nil {
-		return err
-	}
-	_, err = res.Consume(t.ctx)
-	return err
 }

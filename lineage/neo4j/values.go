@@ -27,8 +27,8 @@ func nodeProps(n *lineage.Node, seq int64) map[string]any {
 		"name":      n.Name,
 		"nameFold":  strings.ToLower(n.Name),
 		"props":     propsText(n.Props),
-		"createdAt": n.CreatedAt,
-		"updatedAt": n.UpdatedAt,
+		"createdAt": n.CreatedAt.UTC(),
+		"updatedAt": n.UpdatedAt.UTC(),
 		"deletedAt": timeOrNil(n.DeletedAt),
 		"seq":       seq,
 	}
@@ -63,11 +63,14 @@ func propsText(doc json.RawMessage) any {
 	return string(doc)
 }
 
+// timeOrNil gives a time in UTC: the driver sends another zone by its
+// name ("Local" for time.Now()), which Neo4j may not know, and DateTime
+// equality in Cypher depends on the zone.
 func timeOrNil(t *time.Time) any {
 	if t == nil {
 		return nil
 	}
-	return *t
+	return t.UTC()
 }
 
 // runProps returns a run's attributes from its props (see lineage.Run),

@@ -68,8 +68,8 @@ var (
 		SET c.value = c.value + 1
 		RETURN c.value AS value`)
 	qSetCounter = cypher("set counter", `MERGE (c:Counter {name: $name}) SET c.value = $value`)
-	qReadSeqs   = cypher("read seqs", `MATCH (c:Counter) WHERE c.name IN $names RETURN c.name AS name, c.value AS value`)
-	qWriteSeqs  = cypher("write seqs", `UNWIND $seqs AS s MERGE (c:Counter {name: s.name}) SET c.value = s.value`)
+	qReadSeqs   = cypher("read seqs", `MATCH (q:Sequence) WHERE q.name IN $names RETURN q.name AS name, q.value AS value`)
+	qWriteSeqs  = cypher("write seqs", `UNWIND $seqs AS s MERGE (q:Sequence {name: s.name}) SET q.value = s.value`)
 	qSetParams  = cypher("set params", `MATCH (r:Node {id: $run})
 		UNWIND $kv AS kv
 		MERGE (p:Param {run: r.id, key: kv[0]}) SET p.value = kv[1]
@@ -89,12 +89,13 @@ var (
 		RETURN e.seq AS seq`)
 )
 
-// Sequence counters kept per transaction (see txn).
+// The store's own sequences, (:Sequence) nodes apart from the version
+// counters (:Counter), kept per transaction (see txn).
 const (
-	seqNode       = "seq:node"
-	seqEdge       = "seq:edge"
-	seqTransition = "seq:transition"
-	seqEvent      = "seq:event"
+	seqNode       = "node"
+	seqEdge       = "edge"
+	seqTransition = "transition"
+	seqEvent      = "event"
 )
 
 // nextSeq returns the next number of a sequence; the counters are read at
@@ -104,7 +105,7 @@ func (t *txn) nextSeq(name string) (int64, error) {
 		names := []string{seqNode, seqEdge, seqTransition, seqEvent}
 		recs, err := t.collect(qReadSeqs, map[string]any{"names": names})
 		if err != nil {
-			return 0, formatError("read counters", err)
+			return 0, txError("read counters", err)
 		}
 		t.seqs = make(map[string]*seqCounter, len(names))
 		for _, n := range names {
@@ -135,7 +136,7 @@ func (t *txn) flush() error {
 	if len(seqs) == 0 {
 		return nil
 	}
-	return formatError("write counters", t.run(qWriteSeqs, map[string]any{"seqs": seqs}))
+	return txError("write counters", t.exec(qWriteSeqs, map[string]any{"seqs": seqs}))
 }
 
 // stamp returns at, or the clock's time if at is zero, in UTC.
@@ -166,7 +167,7 @@ func (t *txn) CreateNode(n *lineage.Node) error {
 	}
 	rec, err := t.single(q, map[string]any{"props": nodeProps(n, seq)})
 	if err != nil {
-		return formatError(fmt.Sprintf("node %q", n.ID), err)
+		return txError(fmt.Sprintf("node %q", n.ID), err)
 	} else if rec == nil {
 		return lineage.Errorf(lineage.ECONFLICT, "node %q already exists", n.ID)
 	}
@@ -184,7 +185,7 @@ func (t *txn) UpdateNode(n *lineage.Node) error {
 		"name":      n.Name,
 		"nameFold":  strings.ToLower(n.Name),
 		"props":     propsText(n.Props),
-		"updatedAt": n.UpdatedAt,
+		"updatedAt": n.UpdatedAt.UTC(),
 		"deletedAt": timeOrNil(n.DeletedAt),
 	}
 	// The stored kind decides whether the run attributes and productionOf
@@ -192,7 +193,7 @@ func (t *txn) UpdateNode(n *lineage.Node) error {
 	rec, err := t.single(qUpdateNode, map[string]any{"id": string(n.ID), "props": props,
 		"run": runProps(n.Props), "production": inProduction(n.Props)})
 	if err != nil {
-		return formatError(fmt.Sprintf("node %q", n.ID), err)
+		return txError(fmt.Sprintf("node %q", n.ID), err)
 	} else if rec == nil {
 		return notFound(n.ID)
 	}
@@ -208,8 +209,8 @@ func (t *txn) DeleteNode(id lineage.ID) error {
 		return notFound(id)
 	}
 	for _, q := range []string{qDeleteParam, qDeleteTag, qDeleteMetric, qDeleteChunk} {
-		if err := t.run(q, map[string]any{"id": string(id)}); err != nil {
-			return formatError("delete node", err)
+		if err := t.exec(q, map[string]any{"id": string(id)}); err != nil {
+			return txError("delete node", err)
 		}
 	}
 	return nil
@@ -219,7 +220,7 @@ func (t *txn) DeleteNode(id lineage.ID) error {
 func (t *txn) ends(from, to lineage.ID) (bool, bool, error) {
 	rec, err := t.single(qEnds, map[string]any{"from": string(from), "to": string(to)})
 	if err != nil || rec == nil {
-		return false, false, formatError("edge", err)
+		return false, false, txError("edge", err)
 	}
 	a, _ := rec.Values[0].(bool)
 	b, _ := rec.Values[1].(bool)
@@ -247,13 +248,13 @@ func (t *txn) AddEdge(e lineage.Edge) error {
 		return err
 	}
 	props := map[string]any{"role": e.Role, "createdAt": t.stamp(e.CreatedAt), "removedAt": timeOrNil(e.RemovedAt), "seq": seq}
-	return formatError("add edge", t.run(q, map[string]any{"from": string(e.From), "to": string(e.To), "props": props}))
+	return txError("add edge", t.exec(q, map[string]any{"from": string(e.From), "to": string(e.To), "props": props}))
 }
 
 // RemoveEdge does nothing when no edge matches; a zero time means now.
 func (t *txn) RemoveEdge(from, to lineage.ID, typ lineage.EdgeType, at time.Time) error {
-	err := t.run(qRemoveEdge, map[string]any{"from": string(from), "to": string(to), "type": string(typ), "at": t.stamp(at)})
-	return formatError("remove edge", err)
+	err := t.exec(qRemoveEdge, map[string]any{"from": string(from), "to": string(to), "type": string(typ), "at": t.stamp(at)})
+	return txError("remove edge", err)
 }
 
 func (t *txn) NextVersion(counter lineage.ID) (int64, error) {
@@ -261,7 +262,7 @@ func (t *txn) NextVersion(counter lineage.ID) (int64, error) {
 }
 
 func (t *txn) SetCounter(counter lineage.ID, value int64) error {
-	return formatError("set counter", t.run(qSetCounter, map[string]any{"name": string(counter), "value": value}))
+	return txError("set counter", t.exec(qSetCounter, map[string]any{"name": string(counter), "value": value}))
 }
 
 func (t *txn) SetRunParams(run lineage.ID, params map[string]string) error {
@@ -297,7 +298,7 @@ func (t *txn) AddTransition(tr lineage.Transition) error {
 	}
 	props := map[string]any{"seq": seq, "modelVersion": string(tr.ModelVersion), "from": string(tr.From), "to": string(tr.To),
 		"actor": tr.Actor, "reason": tr.Reason, "at": t.stamp(tr.At), "rollback": tr.Rollback}
-	return formatError("add transition", t.run(qAddTransition, map[string]any{"props": props}))
+	return txError("add transition", t.exec(qAddTransition, map[string]any{"props": props}))
 }
 
 // PutIdempotency fills a zero CreatedAt from the clock. ECONFLICT if the
@@ -307,7 +308,7 @@ func (t *txn) PutIdempotency(rec lineage.IdempotencyRecord) error {
 		"result": string(rec.Result), "createdAt": t.stamp(rec.CreatedAt)}
 	r, err := t.single(qPutIdempotency, map[string]any{"props": props})
 	if err != nil {
-		return formatError("idempotency key", err)
+		return txError("idempotency key", err)
 	} else if r == nil {
 		return lineage.Errorf(lineage.ECONFLICT, "idempotency key already exists")
 	}
@@ -331,7 +332,7 @@ func (t *txn) AddEvent(e *lineage.Event) error {
 	if err != nil || r == nil {
 		t.seqs[seqEvent].value-- // no event took the number: the outbox stays gapless
 		if err != nil {
-			return formatError(fmt.Sprintf("event %q", e.ID), err)
+			return txError(fmt.Sprintf("event %q", e.ID), err)
 		}
 		return lineage.Errorf(lineage.ECONFLICT, "event %q already exists", e.ID)
 	}
