@@ -123,29 +123,13 @@ func (t *txn) LogMetrics(run lineage.ID, points []lineage.MetricPoint) error {
 	if len(points) == 0 {
 		return nil
 	}
-	byKey := make(map[string][]point)
-	now := t.s.now().UnixNano()
-	for _, p := range points {
-		ts := now
-		if !p.Timestamp.IsZero() {
-			ts = p.Timestamp.UnixNano()
-		}
-		byKey[p.Key] = append(byKey[p.Key], point{Step: p.Step, TS: ts, Value: p.Value})
+	batch := metric.NewBatch(points, t.s.now().UnixNano())
+	digests := make([]string, len(batch.Keys))
+	for i, k := range batch.Keys {
+		digests[i] = digestPoints(k, batch.Points[k])
 	}
-	keys := make([]string, 0, len(byKey))
-	digests := make([]string, 0, len(byKey))
-	digestOf := make(map[string]string, len(byKey))
-	for k, pts := range byKey {
-		slices.SortFunc(pts, comparePoints)
-		pts = slices.CompactFunc(pts, func(a, b point) bool { return comparePoints(a, b) == 0 })
-		byKey[k] = pts
-		keys = append(keys, k)
-		digestOf[k] = digestPoints(k, pts)
-		digests = append(digests, digestOf[k])
-	}
-	slices.Sort(keys) // a fixed write order
 
-	rec, err := t.single(qMetricState, map[string]any{"run": string(run), "keys": keys, "digests": digests})
+	rec, err := t.single(qMetricState, map[string]any{"run": string(run), "keys": batch.Keys, "digests": digests})
 	if err != nil {
 		return txError("log metrics", err)
 	}
@@ -168,8 +152,8 @@ func (t *txn) LogMetrics(run lineage.ID, points []lineage.MetricPoint) error {
 	}
 
 	var chunks, sums []map[string]any
-	for _, key := range keys {
-		pts, digest := byKey[key], digestOf[key]
+	for i, key := range batch.Keys {
+		pts, digest := batch.Points[key], digests[i]
 		if stored[digest] {
 			continue // this very batch is stored: a retry
 		}

@@ -91,25 +91,10 @@ func (t *txn) LogMetrics(run lineage.ID, points []lineage.MetricPoint) error {
 	if err != nil {
 		return err
 	}
-	byKey := make(map[string][]point)
-	now := t.s.now().UnixNano()
-	for _, p := range points {
-		ts := now
-		if !p.Timestamp.IsZero() {
-			ts = p.Timestamp.UnixNano()
-		}
-		byKey[p.Key] = append(byKey[p.Key], point{Step: p.Step, TS: ts, Value: p.Value})
-	}
-	keys := make([]string, 0, len(byKey))
-	for k := range byKey {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys) // a fixed write order
+	batch := metric.NewBatch(points, t.s.now().UnixNano())
 	var buf []byte
-	for _, key := range keys {
-		pts := byKey[key]
-		slices.SortFunc(pts, comparePoints)
-		pts = slices.CompactFunc(pts, func(a, b point) bool { return comparePoints(a, b) == 0 })
+	for _, key := range batch.Keys {
+		pts := batch.Points[key]
 		buf = encodePoints(buf, pts)
 		res, err := t.exec(sInsertChunk, seq, key, pts[0].Step, pts[len(pts)-1].Step,
 			int64(crc64.Checksum(buf, crcTable)), len(pts), buf)

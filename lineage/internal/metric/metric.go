@@ -6,6 +6,9 @@ package metric
 import (
 	"cmp"
 	"math"
+	"slices"
+
+	"github.com/pedigree-ml/pedigree/lineage"
 )
 
 // Point is a metric point without its key, the time as unix nanoseconds.
@@ -62,4 +65,31 @@ func (m *Summary) Merge(b *Summary) {
 		m.Max = b.Max
 	}
 	m.Count += b.Count
+}
+
+// Batch is a LogMetrics batch as a store writes it: each key's points
+// sorted by Compare without repeats, and the keys in byte order (a fixed
+// write order). A zero Timestamp means now (unix ns).
+type Batch struct {
+	Keys   []string
+	Points map[string][]Point
+}
+
+// NewBatch groups points by key.
+func NewBatch(points []lineage.MetricPoint, now int64) Batch {
+	b := Batch{Points: make(map[string][]Point)}
+	for _, p := range points {
+		ts := now
+		if !p.Timestamp.IsZero() {
+			ts = p.Timestamp.UnixNano()
+		}
+		b.Points[p.Key] = append(b.Points[p.Key], Point{Step: p.Step, TS: ts, Value: p.Value})
+	}
+	for k, pts := range b.Points {
+		slices.SortFunc(pts, Compare)
+		b.Points[k] = slices.CompactFunc(pts, func(a, c Point) bool { return Compare(a, c) == 0 })
+		b.Keys = append(b.Keys, k)
+	}
+	slices.Sort(b.Keys)
+	return b
 }
