@@ -60,18 +60,6 @@ type dumper struct {
 	fn  func(*lineage.Record) error
 }
 
-// fnError marks an error of fn, returned unwrapped (Dumper's contract).
-type fnError struct{ err error }
-
-func (e fnError) Error() string { return e.err.Error() }
-
-func (d *dumper) emit(r *lineage.Record) error {
-	if err := d.fn(r); err != nil {
-		return fnError{err}
-	}
-	return nil
-}
-
 // each streams a statement's records to row.
 func (d *dumper) each(op, q string, params map[string]any, row func(*neo4j.Record) error) error {
 	res, err := d.tx.Run(d.ctx, q, params)
@@ -80,10 +68,7 @@ func (d *dumper) each(op, q string, params map[string]any, row func(*neo4j.Recor
 	}
 	for res.Next(d.ctx) {
 		if err := row(res.Record()); err != nil {
-			if fe, ok := err.(fnError); ok {
-				return fe.err
-			}
-			return err
+			return err // fn's own errors come back unwrapped, as Dumper requires
 		}
 	}
 	return txError(op, res.Err())
@@ -95,7 +80,7 @@ func (d *dumper) nodes() error {
 		if err != nil {
 			return err
 		}
-		return d.emit(&lineage.Record{Node: n})
+		return d.fn(&lineage.Record{Node: n})
 	})
 }
 
@@ -105,7 +90,7 @@ func (d *dumper) edges() error {
 		if err != nil {
 			return err
 		}
-		return d.emit(&lineage.Record{Edge: &e})
+		return d.fn(&lineage.Record{Edge: &e})
 	})
 }
 
@@ -126,14 +111,14 @@ func (d *dumper) runData() error {
 		if kv.Params == nil && kv.Tags == nil {
 			return nil
 		}
-		return d.emit(&lineage.Record{RunData: kv})
+		return d.fn(&lineage.Record{RunData: kv})
 	})
 }
 
 // metrics gathers each run's chunks (they come run after run), then emits
 // its histories key by key in byte order, points in ComparePoints order.
 func (d *dumper) metrics() error {
-	chunker := lineage.NewMetricChunker(d.emit)
+	chunker := lineage.NewMetricChunker(d.fn)
 	var (
 		run  lineage.ID
 		hist = map[string][]point{}
@@ -178,9 +163,6 @@ func (d *dumper) metrics() error {
 	if err == nil {
 		err = chunker.Flush()
 	}
-	if fe, ok := err.(fnError); ok {
-		return fe.err
-	}
 	return err
 }
 
@@ -190,7 +172,7 @@ func (d *dumper) transitions() error {
 		if err != nil {
 			return err
 		}
-		return d.emit(&lineage.Record{Transition: &t})
+		return d.fn(&lineage.Record{Transition: &t})
 	})
 }
 
@@ -239,6 +221,6 @@ func (d *dumper) events() error {
 		if err != nil {
 			return err
 		}
-		return d.emit(&lineage.Record{Event: &e})
+		return d.fn(&lineage.Record{Event: &e})
 	})
 }
