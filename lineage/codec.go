@@ -78,3 +78,41 @@ func update(tx Tx, e Entity, now time.Time) error {
 	}
 	return tx.UpdateNode(n)
 }
+
+// RunAttributes are the attributes of a run that backends copy out of its
+// props to filter and sort runs on (see RunQuery); nil where absent.
+type RunAttributes struct {
+	Status, Name, Experiment, Pipeline *string
+	StartedAt, EndedAt                 *time.Time // UTC
+}
+
+// DecodeRunAttributes reads a run's attributes from its props; all nil
+// for props that do not decode, and a time that does not parse is nil.
+func DecodeRunAttributes(props json.RawMessage) RunAttributes {
+	var a RunAttributes
+	var raw struct {
+		Status     *string `json:"status"`
+		Name       *string `json:"name"`
+		Experiment *string `json:"experiment"`
+		Pipeline   *string `json:"pipeline"`
+		StartedAt  *string `json:"startedAt"`
+		EndedAt    *string `json:"endedAt"`
+	}
+	if len(props) == 0 || json.Unmarshal(props, &raw) != nil {
+		return a
+	}
+	a.Status, a.Name, a.Experiment, a.Pipeline = raw.Status, raw.Name, raw.Experiment, raw.Pipeline
+	for _, f := range []struct {
+		src *string
+		dst **time.Time
+	}{{raw.StartedAt, &a.StartedAt}, {raw.EndedAt, &a.EndedAt}} {
+		if f.src == nil {
+			continue
+		}
+		if t, err := time.Parse(time.RFC3339Nano, *f.src); err == nil {
+			t = t.UTC()
+			*f.dst = &t
+		}
+	}
+	return a
+}

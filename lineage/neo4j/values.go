@@ -73,35 +73,19 @@ func timeOrNil(t *time.Time) any {
 	return t.UTC()
 }
 
-// runProps returns a run's attributes from its props (see lineage.Run),
-// every key present, nil where absent or unreadable, so that SET n += sets
-// and clears them alike.
+// runProps returns a run's attributes from its props (see
+// lineage.DecodeRunAttributes), every key present, nil where absent, so
+// that SET n += sets and clears them alike.
 func runProps(props json.RawMessage) map[string]any {
-	out := map[string]any{"runStatus": nil, "runName": nil, "runExperiment": nil, "runPipeline": nil, "runStartedAt": nil, "runEndedAt": nil}
-	var a struct {
-		Status     *string `json:"status"`
-		Name       *string `json:"name"`
-		Experiment *string `json:"experiment"`
-		Pipeline   *string `json:"pipeline"`
-		StartedAt  *string `json:"startedAt"`
-		EndedAt    *string `json:"endedAt"`
-	}
-	if len(props) == 0 || json.Unmarshal(props, &a) != nil {
-		return out
-	}
+	a := lineage.DecodeRunAttributes(props)
+	out := map[string]any{}
 	for k, p := range map[string]*string{"runStatus": a.Status, "runName": a.Name, "runExperiment": a.Experiment, "runPipeline": a.Pipeline} {
+		out[k] = nil
 		if p != nil {
 			out[k] = *p
 		}
 	}
-	for k, p := range map[string]*string{"runStartedAt": a.StartedAt, "runEndedAt": a.EndedAt} {
-		if p == nil {
-			continue
-		}
-		if t, err := time.Parse(time.RFC3339Nano, *p); err == nil {
-			out[k] = t.UTC()
-		}
-	}
+	out["runStartedAt"], out["runEndedAt"] = timeOrNil(a.StartedAt), timeOrNil(a.EndedAt)
 	return out
 }
 

@@ -667,34 +667,21 @@ func jsonText(field string, doc json.RawMessage) (any, error) {
 }
 
 // runColumns returns the run_* column values of a node: a run's
-// attributes from its props (see lineage.Run), NULL where absent, and all
-// NULL for other kinds or props that do not decode.
+// attributes from its props (see lineage.DecodeRunAttributes), NULL where
+// absent, and all NULL for other kinds.
 func runColumns(kind lineage.Kind, props json.RawMessage) []any {
 	cols := make([]any, 6)
-	if kind != lineage.KindRun || len(props) == 0 {
+	if kind != lineage.KindRun {
 		return cols
 	}
-	var a struct {
-		Status     *string `json:"status"`
-		Name       *string `json:"name"`
-		Experiment *string `json:"experiment"`
-		Pipeline   *string `json:"pipeline"`
-		StartedAt  *string `json:"startedAt"`
-		EndedAt    *string `json:"endedAt"`
-	}
-	if json.Unmarshal(props, &a) != nil {
-		return cols
-	}
+	a := lineage.DecodeRunAttributes(props)
 	for i, p := range []*string{a.Status, a.Name, a.Experiment, a.Pipeline} {
 		if p != nil {
 			cols[i] = *p
 		}
 	}
-	for i, p := range []*string{a.StartedAt, a.EndedAt} {
-		if p == nil {
-			continue
-		}
-		if t, err := time.Parse(time.RFC3339Nano, *p); err == nil {
+	for i, t := range []*time.Time{a.StartedAt, a.EndedAt} {
+		if t != nil {
 			cols[4+i] = t.UnixNano()
 		}
 	}
