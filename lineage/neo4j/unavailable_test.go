@@ -3,6 +3,7 @@ package neo4j
 import (
 	"context"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -90,4 +91,16 @@ func silentServer(t *testing.T) string {
 		}
 	})
 	return l.Addr().String()
+}
+
+// Credentials belong in Options: a URL carrying them is refused, without
+// echoing the password.
+func TestOpenRefusesCredentialsInURL(t *testing.T) {
+	_, err := Open(context.Background(), "neo4j://neo4j:s3cret@127.0.0.1:7687", Options{})
+	if err == nil {
+		t.Fatal("Open accepted a URL with a password in it")
+	}
+	if strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("the error shows the password: %v", err)
+	}
 }
