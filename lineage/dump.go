@@ -29,9 +29,10 @@ import (
 // the Record field that is set. The last line counts the records, so that a
 // dump cut at a line boundary is detected. Field names are lowerCamel, times
 // RFC 3339 in UTC with nanoseconds, metric values JSON numbers or the strings
-// "NaN", "Infinity" and "-Infinity"; node props and event payloads are
-// embedded as JSON (compacted; the Service writes them compact). Readers
-// reject unknown members.
+// "NaN", "Infinity" and "-Infinity"; node props, event payloads and
+// document values are embedded as JSON (compacted: the Service writes props
+// and payloads compact, and a document value's insignificant whitespace
+// does not survive a dump file). Readers reject unknown members.
 
 // DumpVersion is the format version a DumpWriter writes and a DumpReader reads.
 const DumpVersion = 1
@@ -53,7 +54,8 @@ const MaxDumpPoints = 1000
 //  5. Transition: every transition in commit order (the order Transitions returns);
 //  6. Idempotency: every idempotency record, by key in byte order;
 //  7. Counter: every version counter with its current value, by name in byte order;
-//  8. Event: every event in Seq order.
+//  8. Event: every event in Seq order;
+//  9. Doc: every document, by collection then key, each in byte order.
 //
 // Two stores holding the same history dump the same records, whatever their
 // backends. What is derived is left out: metric summaries, search and
@@ -76,6 +78,7 @@ type Record struct {
 	Idempotency *IdempotencyRecord
 	Counter     *Counter
 	Event       *Event
+	Doc         *Doc
 }
 
 // RunKV is a run's params and tags.
@@ -183,13 +186,13 @@ func (c *MetricChunker) Flush() error {
 
 // RecordTypes lists the names of Record's fields as a dump spells them,
 // in dump order.
-var RecordTypes = []string{"node", "edge", "runData", "metrics", "transition", "idempotency", "counter", "event"}
+var RecordTypes = []string{"node", "edge", "runData", "metrics", "transition", "idempotency", "counter", "event", "doc"}
 
 // fields returns the dump names of the record's fields that are set.
 func (r *Record) fields() []string {
 	var out []string
 	for i, set := range []bool{r.Node != nil, r.Edge != nil, r.RunData != nil, r.Metrics != nil,
-		r.Transition != nil, r.Idempotency != nil, r.Counter != nil, r.Event != nil} {
+		r.Transition != nil, r.Idempotency != nil, r.Counter != nil, r.Event != nil, r.Doc != nil} {
 		if set {
 			out = append(out, RecordTypes[i])
 		}
@@ -255,6 +258,10 @@ func (r *Record) validate() error {
 		if r.Event.Seq < 1 || r.Event.ID == "" {
 			return bad("needs a seq ≥ 1 and an id (got seq %d, id %q)", r.Event.Seq, r.Event.ID)
 		}
+	case r.Doc != nil:
+		if r.Doc.Collection == "" || r.Doc.Key == "" || !json.Valid(r.Doc.Value) {
+			return bad("needs a collection, a key and a JSON value (got collection %q, key %q)", r.Doc.Collection, r.Doc.Key)
+		}
 	}
 	return nil
 }
@@ -278,6 +285,8 @@ func (r *Record) describe() string {
 		return "counter " + string(r.Counter.Name)
 	case r.Event != nil:
 		return fmt.Sprintf("event %d (%s)", r.Event.Seq, r.Event.ID)
+	case r.Doc != nil:
+		return fmt.Sprintf("doc %q in %q", r.Doc.Key, r.Doc.Collection)
 	}
 	return "empty record"
 }
@@ -329,6 +338,11 @@ type (
 		Payload   json.RawMessage `json:"payload,omitempty"`
 		CreatedAt time.Time       `json:"createdAt"`
 	}
+	wireDoc struct {
+		Collection string          `json:"collection"`
+		Key        string          `json:"key"`
+		Value      json.RawMessage `json:"value"`
+	}
 	wireRecord struct {
 		Node        *wireNode        `json:"node,omitempty"`
 		Edge        *wireEdge        `json:"edge,omitempty"`
@@ -338,6 +352,7 @@ type (
 		Idempotency *wireIdempotency `json:"idempotency,omitempty"`
 		Counter     *Counter         `json:"counter,omitempty"`
 		Event       *wireEvent       `json:"event,omitempty"`
+		Doc         *wireDoc         `json:"doc,omitempty"`
 	}
 	wireHeader struct {
 		PedigreeDump *int `json:"pedigreeDump"`
@@ -382,6 +397,8 @@ func (r *Record) toWire() *wireRecord {
 		e := wireEvent(*r.Event)
 		e.CreatedAt = e.CreatedAt.UTC()
 		w.Event = &e
+	case r.Doc != nil:
+		w.Doc = (*wireDoc)(r.Doc)
 	}
 	w.RunData, w.Metrics, w.Counter = r.RunData, r.Metrics, r.Counter
 	return &w
@@ -391,7 +408,7 @@ func (w *wireRecord) record() *Record {
 	return &Record{
 		Node: (*Node)(w.Node), Edge: (*Edge)(w.Edge), RunData: w.RunData, Metrics: w.Metrics,
 		Transition: (*Transition)(w.Transition), Idempotency: (*IdempotencyRecord)(w.Idempotency),
-		Counter: w.Counter, Event: (*Event)(w.Event),
+		Counter: w.Counter, Event: (*Event)(w.Event), Doc: (*Doc)(w.Doc),
 	}
 }
 
@@ -678,11 +695,13 @@ const (
 // rules are not applied again: a dump is trusted history.
 //
 // Emptiness is checked first, with Dump if s is a Dumper (which sees
-// everything, soft-deleted nodes included), otherwise with List of every
-// kind and LastEventSeq. Restore writes in batches of RestoreBatch records
-// (RestoreBatchPoints metric points), one Update each, so it is not atomic:
-// a failed restore leaves a partial store, to be wiped before trying again.
-// Nothing else may write to s meanwhile.
+// everything, soft-deleted nodes and documents included), otherwise with
+// List of every kind and LastEventSeq (documents go unchecked then: they
+// cannot be listed without knowing their collections). Restore writes in
+// batches of RestoreBatch records (RestoreBatchPoints metric points), one
+// Update each, so it is not atomic: a failed restore leaves a partial
+// store, to be wiped before trying again. Nothing else may write to s
+// meanwhile.
 //
 // What LogMetrics derives may differ in two corner cases: among points of
 // the highest step with equal timestamps, a summary's Last is the one last
@@ -791,6 +810,8 @@ func restoreRecord(tx Tx, r *Record) error {
 			return Errorf(ECONFLICT, "the target numbered event %s %d, the dump %d: restore needs an empty target and events numbered 1, 2, 3, … without gaps",
 				r.Event.ID, e.Seq, r.Event.Seq)
 		}
+	case r.Doc != nil:
+		return tx.PutDoc(*r.Doc)
 	}
 	return nil
 }

@@ -183,6 +183,13 @@ type ReadTx interface {
 
 	// LastModelSeq returns the highest ModelSeq of a model's events, 0 if none.
 	LastModelSeq(model string) (int64, error)
+
+	// Doc returns a document by collection and key. ENOTFOUND if absent.
+	Doc(collection, key string) (*Doc, error)
+
+	// Docs lists a collection's documents in key order (byte order of the
+	// UTF-8 keys), reversed with q.Desc.
+	Docs(q DocQuery) ([]Doc, error)
 }
 
 // Tx reads and writes within a write transaction.
@@ -234,6 +241,31 @@ type Tx interface {
 
 	// AddEvent appends an event to the outbox and sets its Seq.
 	AddEvent(e *Event) error
+
+	// PutDoc inserts a document or replaces the one with its collection and key.
+	PutDoc(d Doc) error
+
+	// DeleteDoc removes a document; removing an absent one is a no-op.
+	DeleteDoc(collection, key string) error
+}
+
+// Doc is a small JSON document kept by key in a named collection: state
+// beside the lineage graph that the Service does not interpret, such as
+// webhooks, their delivery log and the cursors of event consumers.
+// Collection and key are non-empty, at most 200 bytes, valid UTF-8.
+type Doc struct {
+	Collection string          `json:"collection"`
+	Key        string          `json:"key"`
+	Value      json.RawMessage `json:"value"`
+}
+
+// DocQuery selects documents of one collection.
+type DocQuery struct {
+	Collection string
+	Prefix     string // only keys that start with Prefix
+	After      string // only keys after this one in the listing order ("" for the start)
+	Desc       bool   // descending key order
+	Limit      int    // maximum documents, ≥ 1
 }
 
 // Filter is a parsed runs filter: an expression tree of And, Or and Compare.

@@ -2,11 +2,13 @@ package lineagetest
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -155,7 +157,8 @@ func reading(dump []byte) func() (*lineage.Record, error) {
 // world, tags, a long metric history logged in overlapping batches (some
 // points twice), values JSON numbers cannot hold, a registry with stage
 // changes, a rollback, aliases and moved deployments (removed SERVES
-// edges), idempotency keys, a soft-deleted and a hard-deleted node.
+// edges), idempotency keys, a soft-deleted and a hard-deleted node, and
+// documents (richDocs, one of them replaced and one deleted).
 func (e *env) buildRich() (long *lineage.Run) {
 	t := e.t
 	t.Helper()
@@ -221,6 +224,10 @@ func (e *env) buildRich() (long *lineage.Run) {
 	scratch := e.mustSimpleRun("scratch")
 	e.mustMetrics(scratch.ID, lineage.MetricPoint{Key: "loss", Value: 1})
 	mustNoErr(t, "hard delete", e.svc.DeleteNode(e.ctx, scratch.ID, true))
+
+	putDocs(t, e.store, doc("webhooks", "wh_0192/a", `{"url":"https://example.com/old"}`), doc("deliveries", "wh_0192/00000000000000000001", `{}`))
+	putDocs(t, e.store, richDocs...)
+	mustUpdate(t, e.store, func(tx lineage.Tx) error { return tx.DeleteDoc("deliveries", "wh_0192/00000000000000000001") })
 	return long
 }
 
@@ -256,6 +263,7 @@ func (h *harness) testDumpRoundTrip(t *testing.T) {
 	// a backend's newStore may wipe and reuse one database (Neo4j Community).
 	src := &env{t: t, store: e.store, ctx: bg}
 	srcSnapshot, srcAll, srcEvents := snapshot(t, e.store), src.allEvents(""), src.allEvents("churn")
+	srcDocs := richDocsOf(t, e.store)
 
 	dst := h.open(t)
 	mustNoErr(t, "Restore", lineage.Restore(bg, dst, reading(first)))
@@ -266,6 +274,13 @@ func (h *harness) testDumpRoundTrip(t *testing.T) {
 	if diff := cmp.Diff(srcSnapshot, snapshot(t, dst), cmpOpts, cmpopts.EquateNaNs()); diff != "" {
 		t.Errorf("restored store reads differently (-source +restored):\n%s", diff)
 	}
+	// A dump file holds document values compacted (see lineage.Dumper).
+	for i := range srcDocs {
+		var b bytes.Buffer
+		mustNoErr(t, "json.Compact", json.Compact(&b, srcDocs[i].Value))
+		srcDocs[i].Value = b.Bytes()
+	}
+	wantDocs(t, "restored documents", richDocsOf(t, dst), srcDocs)
 	got := &env{t: t, store: dst, ctx: bg}
 	if diff := cmp.Diff(srcAll, got.allEvents(""), cmpOpts); diff != "" {
 		t.Errorf("restored events (-source +restored):\n%s", diff)
@@ -282,6 +297,17 @@ func (h *harness) testDumpRoundTrip(t *testing.T) {
 	if want := srcEvents[len(srcEvents)-1].ModelSeq + 1; evs[len(evs)-1].ModelSeq != want {
 		t.Errorf("the restored store's next event has ModelSeq %d, want %d", evs[len(evs)-1].ModelSeq, want)
 	}
+}
+
+// richDocsOf lists the documents of richDocs' collections, by collection
+// then key.
+func richDocsOf(tb testing.TB, s lineage.Store) []lineage.Doc {
+	tb.Helper()
+	var out []lineage.Doc
+	for _, c := range []string{"deliveries", "webhook", "webhooks"} {
+		out = append(out, docsOf(tb, s, lineage.DocQuery{Collection: c, Limit: 100})...)
+	}
+	return out
 }
 
 // firstDifference describes where two dumps first differ, "" if they do
@@ -307,7 +333,10 @@ func firstDifference(a, b []byte) string {
 func wantDumpHas(t *testing.T, dump []byte) {
 	t.Helper()
 	types := map[string]int{}
-	var longest int
+	var (
+		longest, last int // last: index in RecordTypes of the last record's type
+		docs          []lineage.Doc
+	)
 	next := reading(dump)
 	for {
 		r, err := next()
@@ -316,9 +345,27 @@ func wantDumpHas(t *testing.T, dump []byte) {
 		}
 		mustNoErr(t, "DumpReader.Next", err)
 		types[r.Type()]++
+		if i := slices.Index(lineage.RecordTypes, r.Type()); i < last {
+			t.Errorf("a %s record after a %s record: not in the order lineage.Dumper defines", r.Type(), lineage.RecordTypes[last])
+		} else {
+			last = i
+		}
 		if r.Metrics != nil {
 			longest = max(longest, len(r.Metrics.Points))
 		}
+		if r.Doc != nil {
+			docs = append(docs, *r.Doc)
+		}
+	}
+	wantDocOrder := slices.Clone(richDocs)
+	slices.SortFunc(wantDocOrder, func(a, b lineage.Doc) int {
+		if c := strings.Compare(a.Collection, b.Collection); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Key, b.Key)
+	})
+	if got, want := docIdentities(docs), docIdentities(wantDocOrder); !slices.Equal(got, want) {
+		t.Errorf("doc records = %v, want %v (by collection, then key)", got, want)
 	}
 	for _, typ := range lineage.RecordTypes {
 		if types[typ] == 0 {
@@ -328,11 +375,20 @@ func wantDumpHas(t *testing.T, dump []byte) {
 	if longest != lineage.MaxDumpPoints {
 		t.Errorf("longest metrics record has %d points, want %d", longest, lineage.MaxDumpPoints)
 	}
-	for _, s := range []string{`"deletedAt":`, `"removedAt":`, `"NaN"`, `"Infinity"`, `"-Infinity"`, `"rollback":true`, `"value":-0`, `<b>\"quoted\" & ✓</b>`} {
+	for _, s := range []string{`"deletedAt":`, `"removedAt":`, `"NaN"`, `"Infinity"`, `"-Infinity"`, `"rollback":true`, `"value":-0`, `<b>\"quoted\" & ✓</b>`,
+		`"value":{"url":"https://example.com/a","events":[]}`, `"value":[1,2.50,"x"]`} {
 		if !bytes.Contains(dump, []byte(s)) {
 			t.Errorf("the dump has no %s", s)
 		}
 	}
+}
+
+func docIdentities(ds []lineage.Doc) []string {
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = d.Collection + " " + d.Key
+	}
+	return out
 }
 
 // Restore refuses a target that holds anything, with ECONFLICT, and
@@ -354,6 +410,7 @@ func (h *harness) testRestoreNonEmpty(t *testing.T) {
 		{"only a counter", func(x *env) {
 			mustUpdate(t, x.store, func(tx lineage.Tx) error { _, err := tx.NextVersion("model:churn"); return err })
 		}},
+		{"only a doc", func(x *env) { putDocs(t, x.store, doc("cursors", "consumer-1", `{"seq":1}`)) }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			x := h.newEnv(t)
@@ -413,6 +470,9 @@ func (h *harness) testRestoreBadRecords(t *testing.T) {
 		{"node without kind", &lineage.Record{Node: &lineage.Node{ID: "dataset:b"}}},
 		{"event without seq", &lineage.Record{Event: &lineage.Event{ID: "e1"}}},
 		{"metrics without points", &lineage.Record{Metrics: &lineage.MetricSeries{Run: "run:r", Key: "loss"}}},
+		{"doc without key", &lineage.Record{Doc: &lineage.Doc{Collection: "c", Value: json.RawMessage(`{}`)}}},
+		{"doc with a value that is not JSON", &lineage.Record{Doc: &lineage.Doc{Collection: "c", Key: "k", Value: json.RawMessage(`{"a":`)}}},
+		{"doc without value", &lineage.Record{Doc: &lineage.Doc{Collection: "c", Key: "k"}}},
 	} {
 		s := h.open(t)
 		err := lineage.Restore(bg, s, from([]*lineage.Record{c.r}))

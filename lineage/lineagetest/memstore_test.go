@@ -42,6 +42,7 @@ type memState struct {
 	idem        map[string]lineage.IdempotencyRecord
 	events      []lineage.Event
 	eventSeq    int64
+	docs        map[string]map[string]json.RawMessage // collection → key → value
 }
 
 func (s *memState) clone() *memState {
@@ -67,6 +68,10 @@ func (s *memState) clone() *memState {
 	c.transitions = slices.Clone(s.transitions)
 	c.idem = maps.Clone(s.idem)
 	c.events = slices.Clone(s.events)
+	c.docs = map[string]map[string]json.RawMessage{}
+	for k, v := range s.docs {
+		c.docs[k] = maps.Clone(v) // values are replaced, never mutated
+	}
 	return &c
 }
 
@@ -81,6 +86,7 @@ func newMemStore() *memStore {
 		nodes: map[lineage.ID]*memNode{}, counters: map[lineage.ID]int64{},
 		params: map[lineage.ID]map[string]string{}, tags: map[lineage.ID]map[string]string{},
 		points: map[lineage.ID]map[string][]lineage.MetricPoint{}, idem: map[string]lineage.IdempotencyRecord{},
+		docs: map[string]map[string]json.RawMessage{},
 	}}
 }
 
@@ -249,6 +255,35 @@ func (tx *memTx) LastModelSeq(model string) (int64, error) {
 	return n, nil
 }
 
+func (tx *memTx) Doc(collection, key string) (*lineage.Doc, error) {
+	v, ok := tx.s.docs[collection][key]
+	if !ok {
+		return nil, notFound("doc " + key)
+	}
+	return &lineage.Doc{Collection: collection, Key: key, Value: slices.Clone(v)}, nil
+}
+
+func (tx *memTx) Docs(q lineage.DocQuery) ([]lineage.Doc, error) {
+	if q.Limit < 1 {
+		return nil, lineage.Invalid("limit", "must be at least 1")
+	}
+	keys := slices.Sorted(maps.Keys(tx.s.docs[q.Collection]))
+	if q.Desc {
+		slices.Reverse(keys)
+	}
+	var out []lineage.Doc
+	for _, k := range keys {
+		if !strings.HasPrefix(k, q.Prefix) || q.After != "" && (q.Desc && k >= q.After || !q.Desc && k <= q.After) {
+			continue
+		}
+		if len(out) == q.Limit {
+			break
+		}
+		out = append(out, lineage.Doc{Collection: q.Collection, Key: k, Value: slices.Clone(tx.s.docs[q.Collection][k])})
+	}
+	return out, nil
+}
+
 func (tx *memTx) CreateNode(n *lineage.Node) error {
 	if _, ok := tx.s.nodes[n.ID]; ok {
 		return lineage.Errorf(lineage.ECONFLICT, "%s exists", n.ID)
@@ -357,6 +392,19 @@ func (tx *memTx) AddEvent(e *lineage.Event) error {
 	tx.s.eventSeq++
 	e.Seq = tx.s.eventSeq
 	tx.s.events = append(tx.s.events, *e)
+	return nil
+}
+
+func (tx *memTx) PutDoc(d lineage.Doc) error {
+	if tx.s.docs[d.Collection] == nil {
+		tx.s.docs[d.Collection] = map[string]json.RawMessage{}
+	}
+	tx.s.docs[d.Collection][d.Key] = slices.Clone(d.Value)
+	return nil
+}
+
+func (tx *memTx) DeleteDoc(collection, key string) error {
+	delete(tx.s.docs[collection], key)
 	return nil
 }
 
@@ -779,6 +827,13 @@ func (m *memStore) Dump(ctx context.Context, fn func(*lineage.Record) error) err
 	for _, e := range s.events {
 		if err := fn(&lineage.Record{Event: &e}); err != nil {
 			return err
+		}
+	}
+	for _, c := range slices.Sorted(maps.Keys(s.docs)) {
+		for _, k := range slices.Sorted(maps.Keys(s.docs[c])) {
+			if err := fn(&lineage.Record{Doc: &lineage.Doc{Collection: c, Key: k, Value: slices.Clone(s.docs[c][k])}}); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

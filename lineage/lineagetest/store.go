@@ -46,6 +46,7 @@ func (h *harness) storeTests(t *testing.T) {
 		{"Path", h.testPath},
 		{"SearchRuns", h.searchRunsTests},
 		{"Search", h.testSearch},
+		{"Docs", h.docsTests},
 		{"DumpRestore", h.dumpTests},
 	} {
 		t.Run(tc.name, tc.fn)

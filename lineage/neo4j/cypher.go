@@ -26,7 +26,7 @@ func cypher(name, text string) string {
 
 // Labels besides the node kinds, and every property key the store writes.
 var (
-	otherLabels  = []string{"Node", "Param", "Tag", "Metric", "MetricChunk", "Transition", "Idempotency", "Event", "Counter", "Sequence", "Lock"}
+	otherLabels  = []string{"Node", "Param", "Tag", "Metric", "MetricChunk", "Transition", "Idempotency", "Event", "Counter", "Sequence", "Lock", "Doc"}
 	propertyKeys = []string{
 		// Node
 		"id", "kind", "parent", "name", "nameFold", "props", "createdAt", "updatedAt", "deletedAt", "seq",
@@ -39,6 +39,8 @@ var (
 		// Transition, Idempotency, Event, Counter, Lock
 		"modelVersion", "from", "to", "actor", "reason", "at", "rollback",
 		"operation", "result", "model", "modelSeq", "type", "payload", "heldAt",
+		// Doc (also key, value)
+		"collection",
 	}
 )
 
@@ -97,6 +99,8 @@ var schemaStatements = []string{
 	cypher("schema: counter", `CREATE CONSTRAINT counter_name IF NOT EXISTS FOR (c:Counter) REQUIRE c.name IS UNIQUE`),
 	cypher("schema: sequence", `CREATE CONSTRAINT sequence_name IF NOT EXISTS FOR (q:Sequence) REQUIRE q.name IS UNIQUE`),
 	cypher("schema: lock", `CREATE CONSTRAINT lock_name IF NOT EXISTS FOR (l:Lock) REQUIRE l.name IS UNIQUE`),
+	// Also the index Doc and Docs seek: collection, then a range of keys.
+	cypher("schema: doc", `CREATE CONSTRAINT doc_key IF NOT EXISTS FOR (d:Doc) REQUIRE (d.collection, d.key) IS UNIQUE`),
 }
 
 // qLockWriter starts every Update: writing a property takes the lock

@@ -33,6 +33,8 @@ var (
 	qDumpIdempotency = cypher("dump idempotency", `MATCH (i:Idempotency) RETURN properties(i) AS i`)
 	qDumpCounters    = cypher("dump counters", `MATCH (c:Counter) RETURN c.name AS name, c.value AS value`)
 	qDumpEvents      = cypher("dump events", `MATCH (e:Event) RETURN properties(e) AS e ORDER BY e.seq`)
+	qDumpDocs        = cypher("dump docs", `MATCH (d:Doc)
+		RETURN d.collection AS collection, d.key AS key, d.value AS value ORDER BY d.collection, d.key`)
 )
 
 // Dump reads the whole store in one View-like snapshot (the writer lock
@@ -40,12 +42,14 @@ var (
 // as records passed to fn cannot be taken back), without a timeout,
 // streaming each statement's records, in the order lineage.Dumper
 // defines. Sorting that Cypher cannot do byte for byte (metric keys,
-// idempotency keys, counter names) is done here. It holds one run's
+// idempotency keys, counter names) is done here; documents, which may be
+// many, are streamed in Cypher's order, byte order for their ASCII keys
+// and collection names (see reader.Docs). It holds one run's
 // metric histories, and the idempotency keys, in memory.
 func (s *Store) Dump(ctx context.Context, fn func(*lineage.Record) error) error {
 	return s.snapshot(ctx, 0, func(r *reader) error {
 		d := &dumper{ctx: ctx, tx: r.tx, fn: fn}
-		for _, step := range []func() error{d.nodes, d.edges, d.runData, d.metrics, d.transitions, d.idempotency, d.counters, d.events} {
+		for _, step := range []func() error{d.nodes, d.edges, d.runData, d.metrics, d.transitions, d.idempotency, d.counters, d.events, d.docs} {
 			if err := step(); err != nil {
 				return err
 			}
@@ -222,5 +226,12 @@ func (d *dumper) events() error {
 			return err
 		}
 		return d.fn(&lineage.Record{Event: &e})
+	})
+}
+
+func (d *dumper) docs() error {
+	return d.each("dump docs", qDumpDocs, nil, func(rec *neo4j.Record) error {
+		return d.fn(&lineage.Record{Doc: &lineage.Doc{Collection: asString(rec.Values[0]), Key: asString(rec.Values[1]),
+			Value: docValue(rec.Values[2])}})
 	})
 }

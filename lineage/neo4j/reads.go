@@ -44,6 +44,20 @@ var (
 		RETURN properties(t) AS t ORDER BY t.seq`)
 	qIdempotency  = cypher("idempotency", `MATCH (i:Idempotency {key: $key}) RETURN properties(i) AS i`)
 	qLastModelSeq = cypher("last model seq", `MATCH (e:Event {model: $model}) RETURN coalesce(max(e.modelSeq), 0) AS seq`)
+	qDoc          = cypher("doc", `MATCH (d:Doc {collection: $collection, key: $key}) RETURN d.value AS value`)
+	// Docs: one statement per direction, and descending pages after the
+	// first apart from it, so that each bound is a plain range on the
+	// (collection, key) index rather than an OR the planner cannot seek.
+	// Keys are never "", so "> ''" bounds nothing.
+	qDocsAsc = cypher("docs", `MATCH (d:Doc {collection: $collection})
+		WHERE d.key STARTS WITH $prefix AND d.key > $after
+		RETURN d.key AS key, d.value AS value ORDER BY d.key LIMIT $limit`)
+	qDocsDesc = cypher("docs desc", `MATCH (d:Doc {collection: $collection})
+		WHERE d.key STARTS WITH $prefix
+		RETURN d.key AS key, d.value AS value ORDER BY d.key DESC LIMIT $limit`)
+	qDocsDescAfter = cypher("docs desc after", `MATCH (d:Doc {collection: $collection})
+		WHERE d.key STARTS WITH $prefix AND d.key < $after
+		RETURN d.key AS key, d.value AS value ORDER BY d.key DESC LIMIT $limit`)
 
 	// Search: candidates from the full-text index (a keyword analyzer over
 	// nameFold, so a wildcard query is a substring match), checked again
@@ -334,6 +348,48 @@ func decodeIdempotency(v any) (*lineage.IdempotencyRecord, error) {
 
 func (r *reader) LastModelSeq(model string) (int64, error) {
 	return r.count(qLastModelSeq, map[string]any{"model": model})
+}
+
+func (r *reader) Doc(collection, key string) (*lineage.Doc, error) {
+	rec, err := r.single(qDoc, map[string]any{"collection": collection, "key": key})
+	if err != nil {
+		return nil, txError("doc", err)
+	} else if rec == nil {
+		return nil, lineage.Errorf(lineage.ENOTFOUND, "document %q not found in %q", key, collection)
+	}
+	return &lineage.Doc{Collection: collection, Key: key, Value: docValue(rec.Values[0])}, nil
+}
+
+// Docs lists in Cypher's string order, which is the contract's byte order
+// for ASCII keys (the only kind the conformance suite checks).
+func (r *reader) Docs(q lineage.DocQuery) ([]lineage.Doc, error) {
+	if q.Limit < 1 {
+		return nil, lineage.Invalid("limit", "must be at least 1")
+	}
+	stmt := qDocsAsc
+	if q.Desc && q.After == "" {
+		stmt = qDocsDesc
+	} else if q.Desc {
+		stmt = qDocsDescAfter
+	}
+	recs, err := r.collect(stmt, map[string]any{"collection": q.Collection, "prefix": q.Prefix, "after": q.After, "limit": q.Limit})
+	if err != nil {
+		return nil, txError("docs", err)
+	}
+	docs := make([]lineage.Doc, len(recs))
+	for i, rec := range recs {
+		docs[i] = lineage.Doc{Collection: q.Collection, Key: asString(rec.Values[0]), Value: docValue(rec.Values[1])}
+	}
+	return docs, nil
+}
+
+// docValue reads a document's value, a string property: its bytes are the
+// JSON as put. Absent (null) is a nil value.
+func docValue(v any) json.RawMessage {
+	if s, ok := v.(string); ok {
+		return json.RawMessage(s)
+	}
+	return nil
 }
 
 // count runs a statement returning one integer.

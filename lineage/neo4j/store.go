@@ -21,6 +21,8 @@
 //     {name, value}) hold the audit trail, idempotency records, events and
 //     version counters; (:Sequence {name, value}) the store's own numbering
 //     of nodes, edges, transitions and events.
+//   - Documents are (:Doc {collection, key, value}), unique by collection
+//     and key, value the JSON as a string (kept byte for byte).
 //
 // Times are DateTime values; IDs, keys and values always travel as query
 // parameters. Labels and relationship types are spliced into Cypher only

@@ -83,7 +83,9 @@ var (
 		WITH x WHERE x IS NULL
 		CREATE (i:Idempotency) SET i = $props
 		RETURN i.key AS key`)
-	qAddEvent = cypher("add event", `OPTIONAL MATCH (x:Event {id: $props.id})
+	qPutDoc    = cypher("put doc", `MERGE (d:Doc {collection: $collection, key: $key}) SET d.value = $value`)
+	qDeleteDoc = cypher("delete doc", `MATCH (d:Doc {collection: $collection, key: $key}) DELETE d`)
+	qAddEvent  = cypher("add event", `OPTIONAL MATCH (x:Event {id: $props.id})
 		WITH x WHERE x IS NULL
 		CREATE (e:Event) SET e = $props
 		RETURN e.seq AS seq`)
@@ -338,4 +340,17 @@ func (t *txn) AddEvent(e *lineage.Event) error {
 	}
 	e.Seq, e.CreatedAt = seq, at
 	return nil
+}
+
+// PutDoc stores the value as a string: Neo4j keeps its bytes, where a map
+// property would lose the JSON's member order, spacing and number
+// spellings. MERGE on the constrained (collection, key) is safe against
+// two first writers.
+func (t *txn) PutDoc(d lineage.Doc) error {
+	err := t.exec(qPutDoc, map[string]any{"collection": d.Collection, "key": d.Key, "value": propsText(d.Value)})
+	return txError("put doc", err)
+}
+
+func (t *txn) DeleteDoc(collection, key string) error {
+	return txError("delete doc", t.exec(qDeleteDoc, map[string]any{"collection": collection, "key": key}))
 }

@@ -26,7 +26,7 @@ func (s *Store) Dump(ctx context.Context, fn func(*lineage.Record) error) error 
 	}
 	defer tx.Rollback()
 	d := &dumper{ctx: ctx, tx: tx, fn: fn}
-	for _, step := range []func() error{d.nodes, d.edges, d.runData, d.metrics, d.transitions, d.idempotency, d.counters, d.events} {
+	for _, step := range []func() error{d.nodes, d.edges, d.runData, d.metrics, d.transitions, d.idempotency, d.counters, d.events, d.docs} {
 		if err := step(); err != nil {
 			return err
 		}
@@ -256,6 +256,22 @@ func (d *dumper) events() error {
 		}
 		e.CreatedAt = fromNanos(created)
 		return d.emit(&lineage.Record{Event: &e})
+	}))
+}
+
+// docs come by primary key: collection, then key, both in byte order.
+func (d *dumper) docs() error {
+	q := `SELECT collection, key, value FROM docs ORDER BY collection, key`
+	return d.unwrap(d.each("dump docs", q, func(rows *sql.Rows) error {
+		var (
+			doc   lineage.Doc
+			value []byte
+		)
+		if err := rows.Scan(&doc.Collection, &doc.Key, &value); err != nil {
+			return formatError("dump docs", err)
+		}
+		doc.Value = value
+		return d.emit(&lineage.Record{Doc: &doc})
 	}))
 }
 

@@ -38,6 +38,11 @@ const (
 	sRunTagsOf
 	sRunMetricsOf
 	sGraphVersion
+	sDoc
+	sDocsAsc
+	sDocsAscBelow
+	sDocsDesc
+	sDocsDescBelow
 	sInsertNode // writes from here on
 	sUpdateNode
 	sDeleteNode
@@ -57,6 +62,8 @@ const (
 	sRunDataParams
 	sRunDataTags
 	sRunDataMetrics
+	sPutDoc
+	sDeleteDoc
 	nStmts
 )
 
@@ -86,6 +93,13 @@ var stmtSQL = [nStmts]string{
 	sRunTagsOf:    `SELECT run, key, value FROM run_tags WHERE run IN (` + jsonList + `)`,
 	sRunMetricsOf: `SELECT run, key, last, last_step, min, max, count FROM run_metrics WHERE run IN (` + jsonList + `) ORDER BY run, key`,
 	sGraphVersion: `SELECT version FROM graph_version`,
+	sDoc:          `SELECT value FROM docs WHERE collection = ? AND key = ?`,
+	// Docs is a range of the primary key (see reader.Docs): keys from ?2 on,
+	// below ?4 in the bounded forms.
+	sDocsAsc:       docsSQL(`key >= ?2`, `key`),
+	sDocsAscBelow:  docsSQL(`key >= ?2 AND key < ?4`, `key`),
+	sDocsDesc:      docsSQL(`key >= ?2`, `key DESC`),
+	sDocsDescBelow: docsSQL(`key >= ?2 AND key < ?4`, `key DESC`),
 	sInsertNode: `INSERT INTO nodes (id, kind, parent, name, name_fold, props, created_at, updated_at, deleted_at,
 		run_status, run_name, run_experiment, run_pipeline, run_started_at, run_ended_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -120,6 +134,9 @@ var stmtSQL = [nStmts]string{
 	sRunDataParams:  `UPDATE run_data SET params = ` + runDataPart("run_params", "key, value") + ` WHERE run = ?1`,
 	sRunDataTags:    `UPDATE run_data SET tags = ` + runDataPart("run_tags", "key, value") + ` WHERE run = ?1`,
 	sRunDataMetrics: `UPDATE run_data SET metrics = ` + runDataPart("run_metrics", "key, last, last_step, min, max, count") + ` WHERE run = ?1`,
+	sPutDoc: `INSERT INTO docs (collection, key, value) VALUES (?, ?, ?)
+		ON CONFLICT (collection, key) DO UPDATE SET value = excluded.value`,
+	sDeleteDoc: `DELETE FROM docs WHERE collection = ? AND key = ?`,
 }
 
 // jsonList is the IN list of a statement that takes a JSON array; the
@@ -139,6 +156,11 @@ func nodesSQL(in string) string {
 
 func runDataSQL(in string) string {
 	return `SELECT n.id, d.run, d.params, d.tags, d.metrics FROM nodes n JOIN run_data d ON d.run = n.seq WHERE n.id IN (` + in + `)`
+}
+
+// docsSQL lists keys and values of collection ?1 in order, at most ?3.
+func docsSQL(where, order string) string {
+	return `SELECT key, value FROM docs WHERE collection = ?1 AND ` + where + ` ORDER BY ` + order + ` LIMIT ?3`
 }
 
 // runDataPart is the JSON of a run_data part: an array of arrays of cols
@@ -627,6 +649,62 @@ func (r *reader) LastModelSeq(model string) (int64, error) {
 	return n, formatError("last model seq", err)
 }
 
+func (r *reader) Doc(collection, key string) (*lineage.Doc, error) {
+	var value []byte
+	err := r.stmt(sDoc).QueryRowContext(r.ctx, collection, key).Scan(&value)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, lineage.Errorf(lineage.ENOTFOUND, "document %q not found in %q", key, collection)
+	} else if err != nil {
+		return nil, formatError("doc", err)
+	}
+	return &lineage.Doc{Collection: collection, Key: key, Value: value}, nil
+}
+
+// Docs reads one range of the primary key, [lo, hi) in byte order, from
+// either end: Prefix and After narrow the same range, so a page is an
+// index seek however far into a collection it starts.
+func (r *reader) Docs(q lineage.DocQuery) ([]lineage.Doc, error) {
+	if q.Limit < 1 {
+		return nil, lineage.Invalid("limit", "must be at least 1")
+	}
+	lo, hi := q.Prefix, prefixEnd(q.Prefix) // hi "": no upper bound
+	switch {
+	case q.After == "":
+	case q.Desc:
+		if hi == "" || q.After < hi {
+			hi = q.After
+		}
+	case q.After+"\x00" > lo:
+		lo = q.After + "\x00" // the least key greater than After
+	}
+	k, args := sDocsAsc, []any{q.Collection, lo, q.Limit}
+	switch {
+	case q.Desc && hi != "":
+		k, args = sDocsDescBelow, append(args, hi)
+	case q.Desc:
+		k = sDocsDesc
+	case hi != "":
+		k, args = sDocsAscBelow, append(args, hi)
+	}
+	rows, err := r.stmt(k).QueryContext(r.ctx, args...)
+	if err != nil {
+		return nil, formatError("docs", err)
+	}
+	defer rows.Close()
+	var docs []lineage.Doc
+	for rows.Next() {
+		var (
+			key   string
+			value []byte
+		)
+		if err := rows.Scan(&key, &value); err != nil {
+			return nil, formatError("docs", err)
+		}
+		docs = append(docs, lineage.Doc{Collection: q.Collection, Key: key, Value: value})
+	}
+	return docs, formatError("docs", rows.Err())
+}
+
 // txn implements lineage.Tx. Graph changes are collected in ops and reach
 // the index only after COMMIT.
 type txn struct {
@@ -875,6 +953,17 @@ func (t *txn) AddEvent(e *lineage.Event) error {
 	}
 	e.Seq, e.CreatedAt = seq, ts
 	return nil
+}
+
+// PutDoc stores the value as a BLOB, so that it reads back byte for byte.
+func (t *txn) PutDoc(d lineage.Doc) error {
+	_, err := t.exec(sPutDoc, d.Collection, d.Key, []byte(d.Value))
+	return formatError("put doc", err)
+}
+
+func (t *txn) DeleteDoc(collection, key string) error {
+	_, err := t.exec(sDeleteDoc, collection, key)
+	return formatError("delete doc", err)
 }
 
 // anys converts a slice of string-like values to driver arguments (the
