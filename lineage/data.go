@@ -94,6 +94,12 @@ func (s *Service) RegisterDatasetVersion(ctx context.Context, in RegisterDataset
 		if err := addDerivedFrom(tx, dv.ID, "derivedFrom", in.DerivedFrom, now); err != nil {
 			return err
 		}
+		if err := emit(tx, "", EventDatasetVersionRegistered, map[string]any{
+			"id": dv.ID, "dataset": dv.Dataset, "version": dv.Version, "uri": dv.URI, "digest": dv.Digest,
+			"format": dv.Format, "rows": dv.Rows, "derivedFrom": in.DerivedFrom,
+		}, now); err != nil {
+			return err
+		}
 		return rememberNatural(tx, natural, dv.ID, now)
 	})
 	return dv, err

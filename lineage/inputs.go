@@ -132,6 +132,14 @@ type RecordDeploymentInput struct {
 	Endpoint    string
 	ExternalID  string
 	URL         string
+	Message     string
+}
+
+// UpdateModelInput changes a model; nil fields are left as they are.
+type UpdateModelInput struct {
+	Model        string
+	Description  *string
+	AutoRollback *bool
 }
 
 // VersionSelector picks one version of a model: by number, stage or alias

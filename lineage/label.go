@@ -50,7 +50,7 @@ func Label(e Entity) string {
 	case *Artifact:
 		return fmt.Sprintf("%s@v%d", n.Name, n.Version)
 	case *Deployment:
-		return n.Model + "@" + n.Environment
+		return fmt.Sprintf("%s@v%d in %s", n.Model, n.Version, n.Environment)
 	}
 	return string(EntityID(e))
 }

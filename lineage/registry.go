@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -93,6 +94,7 @@ func versionPayload(mv *ModelVersion, extra map[string]any) map[string]any {
 	p := map[string]any{
 		"model": mv.Model, "version": mv.Version, "id": mv.ID, "stage": mv.Stage,
 		"artifactUri": mv.ArtifactURI, "artifactDigest": mv.ArtifactDigest, "run": mv.Run,
+		"lineageRoot": mv.ID, // what to pass to lineage(of:) for how the version was made
 	}
 	for k, v := range extra {
 		p[k] = v
@@ -148,6 +150,8 @@ func getVersion(tx ReadTx, model string, version int64) (*ModelVersion, error) {
 }
 
 // setStage moves one version, appending to its audit trail and the outbox.
+// An archived version's live deployments are marked for decommission (and
+// listed in the event); a version back in service has the marks cleared.
 func setStage(ctx context.Context, tx Tx, mv *ModelVersion, to Stage, reason string, rollback bool, now time.Time) error {
 	from := mv.Stage
 	mv.Stage = to
@@ -157,9 +161,60 @@ func setStage(ctx context.Context, tx Tx, mv *ModelVersion, to Stage, reason str
 	if err := tx.AddTransition(Transition{ModelVersion: mv.ID, From: from, To: to, Actor: ActorFrom(ctx), Reason: reason, At: now, Rollback: rollback}); err != nil {
 		return err
 	}
-	return emit(tx, mv.Model, EventStageChanged, versionPayload(mv, map[string]any{
-		"from": from, "to": to, "actor": ActorFrom(ctx), "reason": reason,
-	}), now)
+	marked, err := markDecommission(tx, mv, to == StageArchived, now)
+	if err != nil {
+		return err
+	}
+	extra := map[string]any{"from": from, "to": to, "actor": ActorFrom(ctx), "reason": reason}
+	if len(marked) > 0 {
+		extra["decommission"] = marked
+	}
+	return emit(tx, mv.Model, EventStageChanged, versionPayload(mv, extra), now)
+}
+
+// markDecommission sets or clears DecommissionRequested on the deployments
+// serving mv, and returns the ones it changed.
+func markDecommission(tx Tx, mv *ModelVersion, requested bool, now time.Time) ([]map[string]any, error) {
+	ds, err := deploymentsOf(tx, mv.ID)
+	if err != nil {
+		return nil, err
+	}
+	var changed []map[string]any
+	for _, d := range ds {
+		if d.DecommissionRequested == requested {
+			continue
+		}
+		d.DecommissionRequested = requested
+		if err := update(tx, d, now); err != nil {
+			return nil, err
+		}
+		changed = append(changed, deploymentPayload(d))
+	}
+	return changed, nil
+}
+
+// deploymentsOf returns the live deployments serving a version.
+func deploymentsOf(tx ReadTx, version ID) ([]*Deployment, error) {
+	edges, err := tx.Edges(version, Downstream, EdgeServes)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Deployment, 0, len(edges))
+	for _, e := range edges {
+		d, err := get[*Deployment](tx, e.From)
+		if err != nil {
+			return nil, err
+		}
+		if d.DeletedAt == nil {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+func deploymentPayload(d *Deployment) map[string]any {
+	return map[string]any{"deployment": d.ID, "environment": d.Environment, "version": d.Version,
+		"status": d.Status, "endpoint": d.Endpoint, "externalId": d.ExternalID}
 }
 
 // TransitionModelVersionStage moves a version to a stage. Promoting to
@@ -219,58 +274,70 @@ func (s *Service) RollbackModel(ctx context.Context, model, reason string) (*Mod
 	}
 	var restored *ModelVersion
 	err := s.update(ctx, func(tx Tx, now time.Time) error {
-		restored = nil // fn may run again: nothing from an earlier attempt
 		m, err := getModel(tx, "model", model)
 		if err != nil {
 			return err
 		}
-		all, err := versions(tx, m.ID)
-		if err != nil {
-			return err
-		}
-		ids := make([]ID, len(all))
-		byID := map[ID]*ModelVersion{}
-		var current *ModelVersion
-		for i, v := range all {
-			ids[i], byID[v.ID] = v.ID, v
-			if v.Stage == StageProduction {
-				current = v
-			}
-		}
-		trail, err := tx.Transitions(ids)
-		if err != nil {
-			return err
-		}
-		history := productionHistory(trail)
-		// The target is the newest earlier holder that still exists.
-		for i := len(history) - 1; i >= 0 && restored == nil; i-- {
-			if v := byID[history[i]]; v != nil && v != current {
-				restored = v
-			}
-		}
-		if restored == nil {
-			return &Error{Code: ECONFLICT, Field: "model", Message: fmt.Sprintf("model: %s has no earlier Production version to roll back to", m.Name)}
-		}
-		why := "rollback"
-		if reason != "" {
-			why += ": " + reason
-		}
-		if current != nil {
-			if err := setStage(ctx, tx, current, StageArchived, why, true, now); err != nil {
-				return err
-			}
-		}
-		from := restored.Stage
-		if err := setStage(ctx, tx, restored, StageProduction, why, true, now); err != nil {
-			return err
-		}
-		payload := versionPayload(restored, map[string]any{"from": from, "reason": reason, "actor": ActorFrom(ctx)})
-		if current != nil {
-			payload["rolledBackVersion"] = current.Version
-		}
-		return emit(tx, m.Name, EventRolledBack, payload, now)
+		restored, err = rollback(ctx, tx, m, reason, nil, now)
+		return err
 	})
 	return restored, err
+}
+
+// rollback is RollbackModel inside a transaction; cause is the failed
+// deployment of an automatic rollback, nil for a requested one.
+func rollback(ctx context.Context, tx Tx, m *Model, reason string, cause *Deployment, now time.Time) (*ModelVersion, error) {
+	all, err := versions(tx, m.ID)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]ID, len(all))
+	byID := map[ID]*ModelVersion{}
+	var current, restored *ModelVersion
+	for i, v := range all {
+		ids[i], byID[v.ID] = v.ID, v
+		if v.Stage == StageProduction {
+			current = v
+		}
+	}
+	trail, err := tx.Transitions(ids)
+	if err != nil {
+		return nil, err
+	}
+	history := productionHistory(trail)
+	// The target is the newest earlier holder that still exists.
+	for i := len(history) - 1; i >= 0 && restored == nil; i-- {
+		if v := byID[history[i]]; v != nil && v != current {
+			restored = v
+		}
+	}
+	if restored == nil {
+		return nil, &Error{Code: ECONFLICT, Field: "model", Message: fmt.Sprintf("model: %s has no earlier Production version to roll back to", m.Name)}
+	}
+	why := "rollback"
+	if cause != nil {
+		why = "automatic rollback"
+	}
+	if reason != "" {
+		why += ": " + reason
+	}
+	if current != nil {
+		if err := setStage(ctx, tx, current, StageArchived, why, true, now); err != nil {
+			return nil, err
+		}
+	}
+	from := restored.Stage
+	if err := setStage(ctx, tx, restored, StageProduction, why, true, now); err != nil {
+		return nil, err
+	}
+	payload := versionPayload(restored, map[string]any{"from": from, "reason": reason, "actor": ActorFrom(ctx), "automatic": cause != nil})
+	if current != nil {
+		payload["rolledBackVersion"] = current.Version
+	}
+	if cause != nil {
+		payload["cause"] = deploymentPayload(cause)
+	}
+	return restored, emit(tx, m.Name, EventRolledBack, payload, now)
 }
 
 // productionHistory replays an audit trail into the stack of versions that
@@ -387,12 +454,15 @@ func (s *Service) DeleteModelAlias(ctx context.Context, model, alias string) (*M
 	return m, err
 }
 
-// RecordDeployment records that a model version runs (or is being rolled
-// out, or failed, or was removed) in an environment. A deployment is
-// identified by model + environment; it SERVES one version at a time.
+// RecordDeployment records the state of one model version in one
+// environment (PENDING → SUCCEEDED | FAILED → DECOMMISSIONED). The
+// deployment SERVES its version until it is DECOMMISSIONED. In the same
+// transaction: a SUCCEEDED deployment decommissions the deployments in its
+// environment that were marked when their versions were archived, and a
+// FAILED deployment of the Production version rolls the model back when
+// the model has AutoRollback.
 func (s *Service) RecordDeployment(ctx context.Context, in RecordDeploymentInput) (*Deployment, error) {
-	env, err := checkName("environment", in.Environment)
-	if err != nil {
+	if _, err := checkName("environment", in.Environment); err != nil {
 		return nil, err
 	}
 	switch in.Status {
@@ -409,46 +479,138 @@ func (s *Service) RecordDeployment(ctx context.Context, in RecordDeploymentInput
 	if err := checkLine("externalId", in.ExternalID, 256); err != nil {
 		return nil, err
 	}
+	if err := checkText("message", in.Message, MaxDescription); err != nil {
+		return nil, err
+	}
 	var d *Deployment
-	err = s.update(ctx, func(tx Tx, now time.Time) error {
+	err := s.update(ctx, func(tx Tx, now time.Time) error {
 		mv, err := getVersion(tx, in.Model, in.Version)
 		if err != nil {
 			return err
 		}
-		id := NewID(KindDeployment, modelID(mv.Model).Key(), env)
-		d, err = get[*Deployment](tx, id)
-		fresh := ErrorCode(err) == ENOTFOUND
-		if err != nil && !fresh {
-			return err
-		}
-		if fresh {
-			d = &Deployment{Meta: Meta{ID: id}, Model: mv.Model, Environment: in.Environment}
-		}
-		previous := d.Version
-		d.Version, d.Status, d.Endpoint, d.ExternalID, d.URL = in.Version, in.Status, in.Endpoint, in.ExternalID, in.URL
-		if fresh {
-			err = create(tx, d, modelID(mv.Model), now)
-		} else {
-			err = update(tx, d, now)
-		}
+		d, err = setDeployment(tx, mv, in.Environment, now, func(d *Deployment) {
+			d.Status, d.Endpoint, d.ExternalID, d.URL, d.Message = in.Status, in.Endpoint, in.ExternalID, in.URL, in.Message
+		})
 		if err != nil {
 			return err
 		}
-		if previous != d.Version {
-			if previous != 0 {
-				if err := tx.RemoveEdge(id, versionID(mv.Model, previous), EdgeServes, now); err != nil {
-					return err
-				}
+		switch {
+		case d.Status == DeploymentSucceeded:
+			return decommissionReplaced(tx, d, now)
+		case d.Status == DeploymentFailed && mv.Stage == StageProduction:
+			m, err := getModel(tx, "model", mv.Model)
+			if err != nil || !m.AutoRollback {
+				return err
 			}
-			if err := tx.AddEdge(Edge{From: id, To: mv.ID, Type: EdgeServes, CreatedAt: now}); err != nil {
+			reason := fmt.Sprintf("deployment of v%d to %s failed", mv.Version, d.Environment)
+			if d.Message != "" {
+				reason += ": " + d.Message
+			}
+			_, err = rollback(ctx, tx, m, reason, d, now)
+			if ErrorCode(err) == ECONFLICT {
+				return nil // nothing earlier to restore: the failure is recorded all the same
+			}
+			return err
+		}
+		return nil
+	})
+	return d, err
+}
+
+// setDeployment creates or changes the deployment of mv in an environment,
+// keeps its SERVES edge (present unless DECOMMISSIONED) and emits the event.
+func setDeployment(tx Tx, mv *ModelVersion, env string, now time.Time, change func(*Deployment)) (*Deployment, error) {
+	id := NewID(KindDeployment, modelID(mv.Model).Key(), itoa(mv.Version), strings.ToLower(env))
+	d, err := get[*Deployment](tx, id)
+	fresh := ErrorCode(err) == ENOTFOUND
+	if err != nil && !fresh {
+		return nil, err
+	}
+	if fresh {
+		d = &Deployment{Meta: Meta{ID: id}, Model: mv.Model, Environment: env, Version: mv.Version}
+	}
+	wasServing := !fresh && d.Status != DeploymentDecommissioned
+	previous := d.Status
+	change(d)
+	if d.Status == DeploymentDecommissioned {
+		d.DecommissionRequested = false
+	} else {
+		d.DecommissionRequested = mv.Stage == StageArchived
+	}
+	if fresh {
+		err = create(tx, d, modelID(mv.Model), now)
+	} else {
+		err = update(tx, d, now)
+	}
+	if err != nil {
+		return nil, err
+	}
+	switch serving := d.Status != DeploymentDecommissioned; {
+	case serving && !wasServing:
+		err = tx.AddEdge(Edge{From: id, To: mv.ID, Type: EdgeServes, CreatedAt: now})
+	case !serving && wasServing:
+		err = tx.RemoveEdge(id, mv.ID, EdgeServes, now)
+	}
+	if err != nil {
+		return nil, err
+	}
+	p := deploymentPayload(d)
+	p["previousStatus"] = previous
+	return d, emit(tx, mv.Model, EventDeploymentRecorded, versionPayload(mv, p), now)
+}
+
+// decommissionReplaced retires the deployments that d replaces: those of
+// the model's other versions in d's environment marked for decommission.
+func decommissionReplaced(tx Tx, d *Deployment, now time.Time) error {
+	all, err := versions(tx, modelID(d.Model))
+	if err != nil {
+		return err
+	}
+	for _, v := range all {
+		if v.Version == d.Version {
+			continue
+		}
+		ds, err := deploymentsOf(tx, v.ID)
+		if err != nil {
+			return err
+		}
+		for _, old := range ds {
+			if !strings.EqualFold(old.Environment, d.Environment) || !old.DecommissionRequested {
+				continue
+			}
+			_, err := setDeployment(tx, v, old.Environment, now, func(o *Deployment) {
+				o.Status, o.Message = DeploymentDecommissioned, fmt.Sprintf("replaced by v%d", d.Version)
+			})
+			if err != nil {
 				return err
 			}
 		}
-		return emit(tx, mv.Model, EventDeploymentRecorded, versionPayload(mv, map[string]any{
-			"deployment": d.ID, "environment": d.Environment, "status": d.Status, "endpoint": d.Endpoint, "previousVersion": previous,
-		}), now)
+	}
+	return nil
+}
+
+// UpdateModel changes a model's description or AutoRollback setting.
+func (s *Service) UpdateModel(ctx context.Context, in UpdateModelInput) (*Model, error) {
+	if in.Description != nil {
+		if err := checkText("description", *in.Description, MaxDescription); err != nil {
+			return nil, err
+		}
+	}
+	var m *Model
+	err := s.update(ctx, func(tx Tx, now time.Time) error {
+		var err error
+		if m, err = getModel(tx, "model", in.Model); err != nil {
+			return err
+		}
+		if in.Description != nil {
+			m.Description = *in.Description
+		}
+		if in.AutoRollback != nil {
+			m.AutoRollback = *in.AutoRollback
+		}
+		return update(tx, m, now)
 	})
-	return d, err
+	return m, err
 }
 
 // DeleteNode soft-deletes a node (it disappears from lookups and lists but

@@ -366,6 +366,12 @@ func (s *Service) FinishRun(ctx context.Context, in FinishRunInput) (*Run, error
 		if len(in.Compute) > 0 {
 			run.Compute = in.Compute
 		}
-		return update(tx, run, now)
+		if err := update(tx, run, now); err != nil {
+			return err
+		}
+		return emit(tx, "", EventRunFinished, map[string]any{
+			"id": run.ID, "name": run.Name, "experiment": run.Experiment, "pipeline": run.Pipeline,
+			"status": run.Status, "startedAt": run.StartedAt, "endedAt": run.EndedAt, "trigger": run.Trigger,
+		}, now)
 	})
 }

@@ -2,6 +2,7 @@ package lineage
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 )
 
@@ -163,6 +164,9 @@ type Model struct {
 	Meta
 	Name    string           `json:"name"`
 	Aliases map[string]int64 `json:"aliases,omitempty"` // alias → version
+	// AutoRollback restores the previous Production version when a
+	// deployment of the current one reports FAILED.
+	AutoRollback bool `json:"autoRollback,omitempty"`
 }
 
 // Stage is a model version's registry stage.
@@ -218,6 +222,8 @@ const (
 	DeploymentDecommissioned DeploymentStatus = "DECOMMISSIONED"
 )
 
+// Deployment is one model version in one environment. It SERVES its version
+// until it is DECOMMISSIONED.
 type Deployment struct {
 	Meta
 	Model       string           `json:"model"`
@@ -227,6 +233,11 @@ type Deployment struct {
 	Endpoint    string           `json:"endpoint,omitempty"`
 	ExternalID  string           `json:"externalId,omitempty"`
 	URL         string           `json:"url,omitempty"`
+	Message     string           `json:"message,omitempty"` // from the deploy system, e.g. why it failed
+	// DecommissionRequested is set while the version is archived: the
+	// deployment should go, and goes when another version of the model
+	// succeeds in the same environment.
+	DecommissionRequested bool `json:"decommissionRequested,omitempty"`
 }
 
 func (*Dataset) Kind() Kind           { return KindDataset }
@@ -325,7 +336,19 @@ const (
 	EventAliasSet               EventType = "ALIAS_SET"
 	EventAliasDeleted           EventType = "ALIAS_DELETED"
 	EventDeploymentRecorded     EventType = "DEPLOYMENT_RECORDED"
+	// Events that concern no model have Model "" (and their own ModelSeq).
+	EventRunFinished              EventType = "RUN_FINISHED"
+	EventDatasetVersionRegistered EventType = "DATASET_VERSION_REGISTERED"
 )
+
+// EventTypes lists every EventType.
+var EventTypes = []EventType{
+	EventModelVersionRegistered, EventStageChanged, EventRolledBack, EventAliasSet, EventAliasDeleted,
+	EventDeploymentRecorded, EventRunFinished, EventDatasetVersionRegistered,
+}
+
+// Valid reports whether t is one of EventTypes.
+func (t EventType) Valid() bool { return slices.Contains(EventTypes, t) }
 
 // Event is a committed change a deploy system cares about, written in the
 // same transaction as the change (transactional outbox).
@@ -333,7 +356,7 @@ type Event struct {
 	Seq       int64  // global, assigned by the store, increasing
 	ID        string // unique, stable across redeliveries
 	Model     string
-	ModelSeq  int64 // per model, contiguous from 1, assigned by the Service
+	ModelSeq  int64 // per model ("" included), contiguous from 1, assigned by the Service
 	Type      EventType
 	Payload   json.RawMessage
 	CreatedAt time.Time

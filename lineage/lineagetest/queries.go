@@ -259,7 +259,7 @@ func (h *harness) testImpact(t *testing.T) {
 	if want := [][]lineage.ID{{mvA.ID}, {mvB.ID}, {mvC.ID}, {mvD.ID}}; !cmp.Equal(groups, want) {
 		t.Errorf("Impact versions by stage = %v, want %v", groups, want)
 	}
-	if got := sortedIDs(entityIDs(im.Deployments)); !cmp.Equal(got, []lineage.ID{"deployment:m/prod", "deployment:m/staging"}) {
+	if got := sortedIDs(entityIDs(im.Deployments)); !cmp.Equal(got, []lineage.ID{"deployment:m/1/prod", "deployment:m/2/staging"}) {
 		t.Errorf("Impact.Deployments = %v", got)
 	}
 	if im.RunCount != 3 || im.DataCount != 2 || im.Total != 11 || im.Truncated || lineage.EntityID(im.Of) != dv.ID {

@@ -432,35 +432,215 @@ func (h *harness) testModelVersionSelectors(t *testing.T) {
 	wantErr(t, "ModelVersion(unknown model)", err, lineage.ENOTFOUND, "model")
 }
 
-// recordDeployment: one deployment per model + environment, SERVES one version.
+// recordDeployment: one deployment per model version and environment,
+// SERVES its version until DECOMMISSIONED; archiving a version marks its
+// deployments, and a success in the same environment retires them.
 func (h *harness) testDeployments(t *testing.T) {
 	e := h.newEnv(t)
-	e.registerN("churn", 2)
-	rec := func(v int64, envName string, st lineage.DeploymentStatus) *lineage.Deployment {
-		t.Helper()
-		d, err := e.svc.RecordDeployment(e.ctx, lineage.RecordDeploymentInput{Model: "churn", Version: v, Environment: envName, Status: st, Endpoint: "https://churn.example.com/predict"})
-		mustNoErr(t, "RecordDeployment", err)
-		return d
+	e.registerN("churn", 3)
+	d := e.deploy("churn", 1, "Prod", lineage.DeploymentSucceeded)
+	if d.ID != "deployment:churn/1/prod" || d.Version != 1 || d.Environment != "Prod" || d.Endpoint != "https://churn.example.com/predict" {
+		t.Errorf("deployment = %s v%d in %s at %q", d.ID, d.Version, d.Environment, d.Endpoint)
 	}
-	d := rec(1, "prod", lineage.DeploymentSucceeded)
-	if d.ID != "deployment:churn/prod" || d.Version != 1 {
-		t.Errorf("deployment = %s v%d", d.ID, d.Version)
-	}
-	rec(2, "prod", lineage.DeploymentPending)
-	rec(1, "staging", lineage.DeploymentSucceeded)
-	if es := e.upstreamEdges("deployment:churn/prod", lineage.EdgeServes); len(es) != 1 || es[0].To != "modelversion:churn/2" {
-		t.Errorf("prod SERVES %v, want only v2", edgeKeys(es))
-	}
-	if n := e.count(lineage.KindDeployment, "model:churn"); n != 2 {
-		t.Errorf("%d deployments, want 2", n)
-	}
+	e.deploy("churn", 1, "staging", lineage.DeploymentSucceeded)
+	e.mustTransition("churn", 1, lineage.StageProduction)
+	e.mustTransition("churn", 2, lineage.StageProduction) // archives v1: its deployments are marked
+
 	evs := e.allEvents("churn")
-	lastDep := evs[len(evs)-2]
-	if p := payload(t, lastDep); lastDep.Type != lineage.EventDeploymentRecorded || p["previousVersion"] != float64(1) {
-		t.Errorf("second prod deployment event = %s %v, want DEPLOYMENT_RECORDED with previousVersion 1", lastDep.Type, p)
+	archived := payload(t, evs[len(evs)-2])
+	if marked, _ := archived["decommission"].([]any); archived["to"] != "ARCHIVED" || len(marked) != 2 {
+		t.Errorf("archiving event = %v, want to ARCHIVED listing 2 deployments to decommission", archived)
+	}
+	for _, id := range []lineage.ID{"deployment:churn/1/prod", "deployment:churn/1/staging"} {
+		if d := e.deployment(id); !d.DecommissionRequested || d.Status != lineage.DeploymentSucceeded {
+			t.Errorf("%s after v1 was archived: %s, decommissionRequested %v; want SUCCEEDED and marked", id, d.Status, d.DecommissionRequested)
+		}
+	}
+
+	e.deploy("churn", 2, "prod", lineage.DeploymentPending) // not yet: v1 keeps serving
+	if d := e.deployment("deployment:churn/1/prod"); d.Status != lineage.DeploymentSucceeded {
+		t.Errorf("v1 prod after v2 PENDING = %s, want SUCCEEDED", d.Status)
+	}
+	head := e.head()
+	e.deploy("churn", 2, "prod", lineage.DeploymentSucceeded)
+	if d := e.deployment("deployment:churn/1/prod"); d.Status != lineage.DeploymentDecommissioned || d.DecommissionRequested {
+		t.Errorf("v1 prod after v2 SUCCEEDED = %s (marked %v), want DECOMMISSIONED", d.Status, d.DecommissionRequested)
+	}
+	if d := e.deployment("deployment:churn/1/staging"); d.Status != lineage.DeploymentSucceeded {
+		t.Errorf("v1 staging = %s: another environment must be left alone", d.Status)
+	}
+	if es := e.upstreamEdges("deployment:churn/1/prod", lineage.EdgeServes); len(es) != 0 {
+		t.Errorf("decommissioned deployment still SERVES %v", edgeKeys(es))
+	}
+	if es := e.upstreamEdges("deployment:churn/2/prod", lineage.EdgeServes); len(es) != 1 || es[0].To != "modelversion:churn/2" {
+		t.Errorf("v2 prod SERVES %v, want v2", edgeKeys(es))
+	}
+	var got []string
+	for _, ev := range e.allEvents("churn") {
+		if ev.Seq > head {
+			p := payload(t, ev)
+			got = append(got, fmt.Sprint(ev.Type, " ", p["deployment"], " ", p["status"]))
+		}
+	}
+	want := []string{"DEPLOYMENT_RECORDED deployment:churn/2/prod SUCCEEDED", "DEPLOYMENT_RECORDED deployment:churn/1/prod DECOMMISSIONED"}
+	if !cmp.Equal(got, want) {
+		t.Errorf("events of the successful deployment = %q, want %q", got, want)
+	}
+
+	// A deployment of a version in service is never marked, and a
+	// DECOMMISSIONED one can be deployed again.
+	e.deploy("churn", 3, "prod", lineage.DeploymentSucceeded)
+	if d := e.deployment("deployment:churn/2/prod"); d.Status != lineage.DeploymentSucceeded {
+		t.Errorf("v2 prod after v3 succeeded = %s: an unmarked deployment (canary beside it) must stay", d.Status)
+	}
+	if d := e.deploy("churn", 1, "prod", lineage.DeploymentPending); !d.DecommissionRequested {
+		t.Errorf("redeploying archived v1: decommissionRequested = %v, want true (its version is archived)", d.DecommissionRequested)
+	}
+	if es := e.upstreamEdges("deployment:churn/1/prod", lineage.EdgeServes); len(es) != 1 {
+		t.Errorf("redeployed v1 SERVES %v, want one edge", edgeKeys(es))
+	}
+	if n := e.count(lineage.KindDeployment, "model:churn"); n != 4 {
+		t.Errorf("%d deployments, want 4", n)
 	}
 	_, err := e.svc.RecordDeployment(e.ctx, lineage.RecordDeploymentInput{Model: "churn", Version: 7, Environment: "prod", Status: lineage.DeploymentSucceeded})
 	wantErr(t, "RecordDeployment(unknown version)", err, lineage.ENOTFOUND, "version")
+}
+
+// A FAILED deployment of the Production version rolls back a model with
+// AutoRollback, in the same transaction, with its reason and event.
+func (h *harness) testAutoRollback(t *testing.T) {
+	e := h.newEnv(t)
+	e.registerN("churn", 3)
+	e.mustTransition("churn", 1, lineage.StageProduction)
+	e.deploy("churn", 1, "prod", lineage.DeploymentSucceeded)
+	e.mustTransition("churn", 2, lineage.StageProduction)
+
+	// Without the setting, a failure is only recorded.
+	e.deploy("churn", 2, "prod", lineage.DeploymentFailed)
+	if st := e.stages("churn"); st[2] != lineage.StageProduction {
+		t.Fatalf("stages after a failure without autoRollback = %v, want v2 still PRODUCTION", st)
+	}
+	m, err := e.svc.UpdateModel(e.ctx, lineage.UpdateModelInput{Model: "Churn", AutoRollback: ptr(true)})
+	mustNoErr(t, "UpdateModel", err)
+	if !m.AutoRollback {
+		t.Fatal("UpdateModel did not set AutoRollback")
+	}
+	_, err = e.svc.UpdateModel(e.ctx, lineage.UpdateModelInput{Model: "nope", AutoRollback: ptr(true)})
+	wantErr(t, "UpdateModel(unknown)", err, lineage.ENOTFOUND, "model")
+
+	head := e.head()
+	_, err = e.svc.RecordDeployment(e.ctx, lineage.RecordDeploymentInput{Model: "churn", Version: 2, Environment: "prod", Status: lineage.DeploymentFailed, Message: "health check timed out"})
+	mustNoErr(t, "RecordDeployment(FAILED)", err)
+	if st := e.stages("churn"); st[1] != lineage.StageProduction || st[2] != lineage.StageArchived {
+		t.Fatalf("stages after the automatic rollback = %v, want v1 PRODUCTION, v2 ARCHIVED", st)
+	}
+	var types []lineage.EventType
+	var rolled map[string]any
+	for _, ev := range e.allEvents("churn") {
+		if ev.Seq > head {
+			types = append(types, ev.Type)
+			if ev.Type == lineage.EventRolledBack {
+				rolled = payload(t, ev)
+			}
+		}
+	}
+	P, S, B := lineage.EventDeploymentRecorded, lineage.EventStageChanged, lineage.EventRolledBack
+	if want := []lineage.EventType{P, S, S, B}; !cmp.Equal(types, want) {
+		t.Errorf("events = %v, want %v", types, want)
+	}
+	cause, _ := rolled["cause"].(map[string]any)
+	if rolled["automatic"] != true || rolled["version"] != float64(1) || rolled["rolledBackVersion"] != float64(2) || cause["deployment"] != "deployment:churn/2/prod" {
+		t.Errorf("ROLLED_BACK payload = %v", rolled)
+	}
+	var trail []lineage.Transition
+	mustView(t, e.store, func(tx lineage.ReadTx) error {
+		var err error
+		trail, err = tx.Transitions([]lineage.ID{"modelversion:churn/1"})
+		return err
+	})
+	last := trail[len(trail)-1]
+	if want := "automatic rollback: deployment of v2 to prod failed: health check timed out"; last.Reason != want || !last.Rollback || last.To != lineage.StageProduction {
+		t.Errorf("audit entry = %+v, want a rollback to PRODUCTION with reason %q", last, want)
+	}
+	if d := e.deployment("deployment:churn/1/prod"); d.DecommissionRequested {
+		t.Error("v1's deployment is still marked for decommission after v1 was restored")
+	}
+	if d := e.deployment("deployment:churn/2/prod"); !d.DecommissionRequested || d.Status != lineage.DeploymentFailed {
+		t.Errorf("failed v2 deployment: %s, marked %v; want FAILED and marked", d.Status, d.DecommissionRequested)
+	}
+
+	// A failure of a version that is not in Production, or with nothing to
+	// roll back to, changes no stage.
+	e.deploy("churn", 3, "prod", lineage.DeploymentFailed)
+	e.registerN("solo", 1)
+	_, err = e.svc.UpdateModel(e.ctx, lineage.UpdateModelInput{Model: "solo", AutoRollback: ptr(true)})
+	mustNoErr(t, "UpdateModel(solo)", err)
+	e.mustTransition("solo", 1, lineage.StageProduction)
+	e.deploy("solo", 1, "prod", lineage.DeploymentFailed)
+	if st := e.stages("solo"); st[1] != lineage.StageProduction {
+		t.Errorf("solo stages = %v, want v1 still PRODUCTION", st)
+	}
+	if st := e.stages("churn"); st[1] != lineage.StageProduction || st[3] != lineage.StageNone {
+		t.Errorf("churn stages = %v after a failure of v3 (not in Production)", st)
+	}
+}
+
+func (e *env) deploy(model string, v int64, environment string, st lineage.DeploymentStatus) *lineage.Deployment {
+	e.t.Helper()
+	d, err := e.svc.RecordDeployment(e.ctx, lineage.RecordDeploymentInput{Model: model, Version: v, Environment: environment, Status: st, Endpoint: "https://churn.example.com/predict"})
+	mustNoErr(e.t, fmt.Sprintf("RecordDeployment(%s v%d %s %s)", model, v, environment, st), err)
+	return d
+}
+
+func (e *env) deployment(id lineage.ID) *lineage.Deployment {
+	e.t.Helper()
+	var d *lineage.Deployment
+	mustView(e.t, e.store, func(tx lineage.ReadTx) error {
+		n, err := tx.Node(id)
+		if err != nil {
+			return err
+		}
+		ent, err := lineage.Decode(n)
+		d, _ = ent.(*lineage.Deployment)
+		return err
+	})
+	return d
+}
+
+// Run and dataset events belong to no model: Model "" with their own
+// contiguous ModelSeq, and are left out of a model's stream.
+func (h *harness) testNonModelEvents(t *testing.T) {
+	e := h.newEnv(t)
+	head := e.head()
+	dv := e.mustDatasetVersion(lineage.RegisterDatasetVersionInput{Dataset: "customers", URI: "s3://d/customers.csv", Digest: dg("customers")})
+	e.mustDatasetVersion(lineage.RegisterDatasetVersionInput{Dataset: "customers", URI: "s3://d/customers.csv", Digest: dg("customers")}) // existing: no event
+	run := e.mustSimpleRun("exp")
+	e.mustFinish(run.ID)
+	e.mustFinish(run.ID) // no-op: no event
+	e.mustRegister("churn", run.ID)
+	var got []lineage.Event
+	for _, ev := range e.allEvents("") {
+		if ev.Seq > head && ev.Model == "" {
+			got = append(got, ev)
+		}
+	}
+	if len(got) != 2 || got[0].Type != lineage.EventDatasetVersionRegistered || got[1].Type != lineage.EventRunFinished {
+		t.Fatalf("events without a model = %v, want DATASET_VERSION_REGISTERED then RUN_FINISHED", got)
+	}
+	if got[1].ModelSeq != got[0].ModelSeq+1 {
+		t.Errorf("ModelSeq %d then %d, want contiguous", got[0].ModelSeq, got[1].ModelSeq)
+	}
+	if p := payload(t, got[0]); p["id"] != string(dv.ID) || p["digest"] != dv.Digest || p["version"] != float64(1) {
+		t.Errorf("dataset payload = %v", p)
+	}
+	if p := payload(t, got[1]); p["id"] != string(run.ID) || p["status"] != "FINISHED" || p["endedAt"] == nil {
+		t.Errorf("run payload = %v", p)
+	}
+	for _, ev := range e.allEvents("churn") {
+		if ev.Model != "churn" {
+			t.Errorf("churn's events include %s of model %q", ev.Type, ev.Model)
+		}
+	}
 }
 
 // Every committed registry change writes its event in the same transaction;

@@ -40,6 +40,8 @@ func (h *harness) serviceTests(t *testing.T) {
 		{"Aliases", h.testAliases},
 		{"ModelVersionSelectors", h.testModelVersionSelectors},
 		{"Deployments", h.testDeployments},
+		{"AutoRollback", h.testAutoRollback},
+		{"NonModelEvents", h.testNonModelEvents},
 		{"EventsOutbox", h.testEventsOutbox},
 		{"Subscribe", h.testSubscribe},
 		{"EventsModelNameCase", h.testEventsModelNameCase},

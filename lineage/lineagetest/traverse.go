@@ -86,7 +86,7 @@ func buildProvenance(tb testing.TB, s lineage.Store) provenanceWorld {
 	w := provenanceWorld{
 		dataset: "dataset:customers", dv1: "datasetversion:customers/1", dv2: "datasetversion:customers/2",
 		train: "split:customers/1/train", run: "run:r1", code: "codeversion:github.com/acme/churn@abc1234",
-		exp: "experiment:churn", child: "run:r2", model: "model:churn", mv: "modelversion:churn/1", dep: "deployment:churn/prod",
+		exp: "experiment:churn", child: "run:r2", model: "model:churn", mv: "modelversion:churn/1", dep: "deployment:churn/1/prod",
 	}
 	// Inserted in an order unrelated to the graph's.
 	createNodes(tb, s,
