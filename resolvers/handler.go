@@ -28,6 +28,7 @@ import (
 
 	"github.com/pedigree-ml/pedigree/graph"
 	"github.com/pedigree-ml/pedigree/lineage"
+	"github.com/pedigree-ml/pedigree/webhook"
 )
 
 // Default limits of a GraphQL request. Each is an Options field; zero means
@@ -91,6 +92,9 @@ type Options struct {
 	MaxSubscriptions int
 	// LoaderWait is how long dataloaders gather keys; default DefaultLoaderWait.
 	LoaderWait time.Duration
+	// Webhooks serves the webhook queries and mutations; nil answers them
+	// with an error.
+	Webhooks *webhook.Dispatcher
 }
 
 func (o *Options) defaults() {
@@ -141,7 +145,7 @@ type gqlHandler struct {
 
 func newHandler(svc service, opts Options) http.Handler {
 	opts.defaults()
-	r := &Resolver{svc: svc, loaderWait: opts.LoaderWait, maxSubscriptions: opts.MaxSubscriptions}
+	r := &Resolver{svc: svc, hooks: opts.Webhooks, loaderWait: opts.LoaderWait, maxSubscriptions: opts.MaxSubscriptions}
 	es := graph.NewExecutableSchema(graph.Config{Resolvers: r})
 	es = graph.NewExecutableSchema(graph.Config{Resolvers: r, Complexity: complexityRoot(es.Schema())})
 

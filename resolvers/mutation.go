@@ -127,6 +127,10 @@ func (r mutationResolver) RecordDeployment(ctx context.Context, in lineage.Recor
 	return r.svc.RecordDeployment(ctx, in)
 }
 
+func (r mutationResolver) UpdateModel(ctx context.Context, in lineage.UpdateModelInput) (*lineage.Model, error) {
+	return r.svc.UpdateModel(ctx, in)
+}
+
 func (r mutationResolver) DeleteNode(ctx context.Context, in model.DeleteNodeInput) (lineage.ID, error) {
 	if _, err := parseID("id", in.ID); err != nil {
 		return "", err

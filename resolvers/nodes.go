@@ -524,8 +524,19 @@ func (r lineageEdgeResolver) ToNode(ctx context.Context, o *lineage.Edge) (linea
 
 type modelEventResolver struct{ *Resolver }
 
-// eventVersion reads the model version an event's payload names.
+func (modelEventResolver) Model(_ context.Context, o *lineage.Event) (*string, error) {
+	if o.Model == "" {
+		return nil, nil
+	}
+	return &o.Model, nil
+}
+
+// eventVersion reads the model version an event's payload names; events
+// without a model name none.
 func eventVersion(o *lineage.Event) (id lineage.ID, version *int) {
+	if o.Model == "" {
+		return "", nil
+	}
 	var p struct {
 		ID      lineage.ID `json:"id"`
 		Version *int       `json:"version"`

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pedigree-ml/pedigree/graph"
 	"github.com/pedigree-ml/pedigree/lineage"
+	"github.com/pedigree-ml/pedigree/webhook"
 )
 
 // service is what the GraphQL layer asks of lineage.Service. Resolvers
@@ -62,6 +63,7 @@ type service interface {
 	SetModelAlias(ctx context.Context, model, alias string, version int64) (*lineage.ModelVersion, error)
 	DeleteModelAlias(ctx context.Context, model, alias string) (*lineage.Model, error)
 	RecordDeployment(ctx context.Context, in lineage.RecordDeploymentInput) (*lineage.Deployment, error)
+	UpdateModel(ctx context.Context, in lineage.UpdateModelInput) (*lineage.Model, error)
 	DeleteNode(ctx context.Context, id lineage.ID, hard bool) error
 }
 
@@ -70,7 +72,8 @@ var _ service = (*lineage.Service)(nil)
 // Resolver is the root of every resolver. It holds no per-request state:
 // loaders live in the request context (see withLoaders).
 type Resolver struct {
-	svc service
+	svc   service
+	hooks *webhook.Dispatcher // nil: webhooks are not served
 	// loaderWait is how long a dataloader collects keys before one batched call.
 	loaderWait time.Duration
 	// maxSubscriptions bounds the subscriptions of one websocket connection.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pedigree-ml/pedigree/graph"
 	"github.com/pedigree-ml/pedigree/lineage"
+	"github.com/pedigree-ml/pedigree/webhook"
 )
 
 func servedSchema(t *testing.T) *ast.Schema {
@@ -108,10 +109,7 @@ func TestSchemaMatchesDomain(t *testing.T) {
 		}
 		return out
 	}
-	var edges []string
-	for _, e := range lineage.EdgeTypes {
-		edges = append(edges, string(e))
-	}
+	edges := strs(lineage.EdgeTypes)
 	for name, want := range map[string][]string{
 		"EdgeType":         edges,
 		"Stage":            {"NONE", "STAGING", "PRODUCTION", "ARCHIVED"},
@@ -120,8 +118,8 @@ func TestSchemaMatchesDomain(t *testing.T) {
 		"DeploymentStatus": {string(lineage.DeploymentPending), string(lineage.DeploymentSucceeded), string(lineage.DeploymentFailed), string(lineage.DeploymentDecommissioned)},
 		"Direction":        {string(lineage.Upstream), string(lineage.Downstream), string(lineage.Both)},
 		"ChangeKind":       {string(lineage.Added), string(lineage.Removed), string(lineage.Changed)},
-		"EventType": {string(lineage.EventModelVersionRegistered), string(lineage.EventStageChanged), string(lineage.EventRolledBack),
-			string(lineage.EventAliasSet), string(lineage.EventAliasDeleted), string(lineage.EventDeploymentRecorded)},
+		"EventType":        strs(lineage.EventTypes),
+		"DeliveryStatus":   strs([]webhook.Status{webhook.Pending, webhook.Delivered, webhook.Failed}),
 	} {
 		if got := enum(name); !slices.Equal(got, want) {
 			t.Errorf("%s = %v, want %v", name, got, want)
@@ -269,4 +267,12 @@ func TestIntrospectionWithinLimits(t *testing.T) {
 	if r := newTestServer(t, nil, Options{DisableIntrospection: true}).post(t, q, nil); len(r.Errors) == 0 {
 		t.Error("introspection served with DisableIntrospection")
 	}
+}
+
+func strs[S ~string](vs []S) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
+	}
+	return out
 }

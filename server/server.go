@@ -18,6 +18,7 @@ import (
 	"github.com/pedigree-ml/pedigree/lineage"
 	"github.com/pedigree-ml/pedigree/resolvers"
 	"github.com/pedigree-ml/pedigree/web"
+	"github.com/pedigree-ml/pedigree/webhook"
 )
 
 // Options configure the HTTP surface.
@@ -28,6 +29,8 @@ type Options struct {
 	// AllowedOrigins may call the API from a browser (CORS, websockets).
 	AllowedOrigins []string
 	Logger         *slog.Logger
+	// Webhooks serves the webhook API; nil leaves it unavailable.
+	Webhooks *webhook.Dispatcher
 }
 
 // New returns the handler serving every route.
@@ -57,7 +60,7 @@ func New(svc *lineage.Service, opts Options) http.Handler {
 		http.Redirect(w, r, "/graphiql", http.StatusFound)
 	})
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", resolvers.NewHandler(svc, resolvers.Options{AllowedOrigins: opts.AllowedOrigins, Logger: opts.Logger}))
+	mux.Handle("/graphql", resolvers.NewHandler(svc, resolvers.Options{AllowedOrigins: opts.AllowedOrigins, Logger: opts.Logger, Webhooks: opts.Webhooks}))
 	mux.Handle("/", logRequests(opts.Logger, routes))
 	return withRequest(opts.Logger, checkHost(opts.Logger, opts.AllowedHosts, mux))
 }

@@ -30,14 +30,14 @@ var buildBinary = sync.OnceValues(func() (string, error) {
 
 var listening = regexp.MustCompile(`url=(http://[0-9.:]+)`)
 
-// startChild runs `pedigree serve` as a child process and returns its URL.
-func startChild(t *testing.T, dataDir string) (*exec.Cmd, string) {
+// startChild runs `pedigree serve` (with extra args) as a child process and returns its URL.
+func startChild(t *testing.T, dataDir string, args ...string) (*exec.Cmd, string) {
 	t.Helper()
 	bin, err := buildBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "serve", "--data-dir", dataDir, "--addr", "127.0.0.1:0")
+	cmd := exec.Command(bin, append([]string{"serve", "--data-dir", dataDir, "--addr", "127.0.0.1:0"}, args...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

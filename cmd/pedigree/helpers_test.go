@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,11 +13,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
+
+var memTopics atomic.Int64
 
 // MustServe runs `pedigree serve` in-process on a free port and a temp dir.
 func MustServe(tb testing.TB, dir string, args ...string) *Main {
@@ -25,6 +29,8 @@ func MustServe(tb testing.TB, dir string, args ...string) *Main {
 	m.DataDir = dir
 	m.Addr = "127.0.0.1:0"
 	m.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	// mem:// topics are per process, by name: each server gets its own.
+	m.Events.EventsURL = fmt.Sprintf("mem://events-%d", memTopics.Add(1))
 	if err := m.ParseFlags(args); err != nil {
 		tb.Fatal(err)
 	}

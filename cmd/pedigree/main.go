@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -44,6 +45,9 @@ Every flag has a PEDIGREE_* environment variable as its default, e.g. PEDIGREE_A
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			// Libraries that print with the log package (the Go CDK's mem://
+			// topic warns of every message nobody subscribed to) log at debug.
+			slog.SetLogLoggerLevel(slog.LevelDebug)
 			if err := m.Run(ctx); err != nil {
 				return err
 			}

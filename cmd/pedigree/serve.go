@@ -12,15 +12,18 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/pflag"
+	"gocloud.dev/pubsub"
 
 	"github.com/pedigree-ml/pedigree/demo"
 	"github.com/pedigree-ml/pedigree/lineage"
 	"github.com/pedigree-ml/pedigree/lineage/neo4j"
 	"github.com/pedigree-ml/pedigree/lineage/sqlite"
 	"github.com/pedigree-ml/pedigree/server"
+	"github.com/pedigree-ml/pedigree/webhook"
 )
 
 // Main is `pedigree serve`: configuration, the running store and server.
@@ -35,10 +38,16 @@ type Main struct {
 	AllowUnauthenticated bool
 	LogLevel             string
 	Neo4j                neo4j.Options // for a neo4j:// store; Timeout and Now keep their defaults
+	Events               eventConfig
 
-	Logger  *slog.Logger
-	Store   lineage.Store
-	Service *lineage.Service
+	Logger   *slog.Logger
+	Store    lineage.Store
+	Service  *lineage.Service
+	Webhooks *webhook.Dispatcher
+
+	stopWorkers context.CancelFunc // stops the event workers
+	workers     *sync.WaitGroup
+	topic       *pubsub.Topic
 
 	listener net.Listener
 	server   *http.Server
@@ -57,6 +66,7 @@ func NewMain() *Main {
 		AllowUnauthenticated: envBool("PEDIGREE_ALLOW_UNAUTHENTICATED"),
 		LogLevel:             env("PEDIGREE_LOG_LEVEL", "info"),
 		Neo4j:                neo4jOptions(),
+		Events:               eventConfigFromEnv(),
 	}
 }
 
@@ -89,6 +99,7 @@ func (m *Main) BindFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&m.AllowUnauthenticated, "allow-unauthenticated", m.AllowUnauthenticated, "serve on a non-loopback address without authentication (PEDIGREE_ALLOW_UNAUTHENTICATED)")
 	fs.StringVar(&m.LogLevel, "log-level", m.LogLevel, "debug, info, warn or error (PEDIGREE_LOG_LEVEL)")
 	bindNeo4jFlags(fs, &m.Neo4j)
+	m.Events.bindFlags(fs)
 }
 
 // ParseFlags parses serve's command-line arguments into m.
@@ -129,7 +140,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			return err
 		}
 	}
-	opts := server.Options{AllowedOrigins: m.AllowedOrigins, Logger: m.Logger}
+	if err := m.startEvents(); err != nil {
+		return err
+	}
+	opts := server.Options{AllowedOrigins: m.AllowedOrigins, Logger: m.Logger, Webhooks: m.Webhooks}
 	if loopback {
 		opts.AllowedHosts = append([]string{"localhost"}, m.AllowedHosts...)
 	}
@@ -162,6 +176,7 @@ func (m *Main) Close() error {
 		}
 		m.server = nil
 	}
+	errs = append(errs, m.stopEvents())
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())
 		m.Store = nil

@@ -5,6 +5,7 @@ package model
 import (
 	"github.com/pedigree-ml/pedigree/lineage"
 	"github.com/pedigree-ml/pedigree/resolvers/scalar"
+	"github.com/pedigree-ml/pedigree/webhook"
 )
 
 // Adds inputs to a run.
@@ -21,6 +22,14 @@ type AddRunOutputsInput struct {
 	Run lineage.ID `json:"run"`
 	// Generated nodes (at most 1000 per call).
 	Outputs []lineage.ID `json:"outputs"`
+}
+
+// The created webhook and its secret, shown this once.
+type CreateWebhookPayload struct {
+	// The webhook.
+	Webhook *webhook.Webhook `json:"webhook"`
+	// The signing secret (whsec_…). Store it now: it cannot be read again.
+	Secret string `json:"secret"`
 }
 
 // A page of datasets.
@@ -283,4 +292,38 @@ type SetRunTagsInput struct {
 	Run lineage.ID `json:"run"`
 	// Tags (at most 1000 per call).
 	Tags []*KeyValueInput `json:"tags"`
+}
+
+// Changes a webhook; omitted fields stay as they are.
+type UpdateWebhookInput struct {
+	// Webhook ID.
+	ID lineage.ID `json:"id"`
+	// Receiver URL.
+	URL *string `json:"url,omitempty"`
+	// Event types to send; empty: all.
+	Events []lineage.EventType `json:"events,omitempty"`
+	// Models whose events to send; empty: all.
+	Models []string `json:"models,omitempty"`
+	// Description.
+	Description *string `json:"description,omitempty"`
+	// Switch deliveries on or off; true also clears disabledReason.
+	Enabled *bool `json:"enabled,omitempty"`
+	// Replace the signing secret; the new one is returned once.
+	RotateSecret *bool `json:"rotateSecret,omitempty"`
+}
+
+// The changed webhook, and the new secret when it was rotated.
+type UpdateWebhookPayload struct {
+	// The webhook.
+	Webhook *webhook.Webhook `json:"webhook"`
+	// The new signing secret, only when rotateSecret was set.
+	Secret *string `json:"secret,omitempty"`
+}
+
+// A page of webhook deliveries.
+type WebhookDeliveryConnection struct {
+	// The deliveries of the page.
+	Nodes []*webhook.Delivery `json:"nodes"`
+	// Paging.
+	PageInfo *PageInfo `json:"pageInfo"`
 }
