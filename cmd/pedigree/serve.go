@@ -147,13 +147,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if loopback {
 		opts.AllowedHosts = append([]string{"localhost"}, m.AllowedHosts...)
 	}
+	// Listen first: Close waits for a server only once it serves.
+	if m.listener, err = net.Listen("tcp", m.Addr); err != nil {
+		return err
+	}
 	m.server = &http.Server{
 		Handler:           server.New(m.Service, opts),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
-	}
-	if m.listener, err = net.Listen("tcp", m.Addr); err != nil {
-		return err
 	}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.server.Serve(m.listener) }()

@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Serving on a non-loopback address without authentication is refused.
@@ -43,5 +46,25 @@ func TestFlagsFromEnvironment(t *testing.T) {
 	}
 	if m.Addr != "127.0.0.1:9999" || !m.Demo {
 		t.Errorf("from env: addr %q demo %v, want 127.0.0.1:9999 true", m.Addr, m.Demo)
+	}
+}
+
+// A taken address fails Run with the listen error, and Run cleans up
+// rather than waiting for a server that never started.
+func TestServeAddressInUse(t *testing.T) {
+	first := MustServe(t, t.TempDir())
+	m := NewMain()
+	m.DataDir, m.Addr = t.TempDir(), strings.TrimPrefix(first.URL(), "http://")
+	m.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	m.Events.EventsURL = ""
+	done := make(chan error, 1)
+	go func() { done <- m.Run(context.Background()) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "address already in use") {
+			t.Errorf("Run on a taken address = %v, want the listen error", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run on a taken address hangs")
 	}
 }
