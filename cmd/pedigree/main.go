@@ -30,7 +30,7 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCommand(), newExportCommand(), newImportCommand(), newMigrateCommand())
+	root.AddCommand(newServeCommand(), newExportCommand(), newImportCommand(), newMigrateCommand(), newWatchCommand())
 	return root
 }
 
