@@ -31,6 +31,8 @@ type Options struct {
 	Logger         *slog.Logger
 	// Webhooks serves the webhook API; nil leaves it unavailable.
 	Webhooks *webhook.Dispatcher
+	// Artifacts serves /artifacts/ (uploads and downloads); nil: no route.
+	Artifacts http.Handler
 }
 
 // New returns the handler serving every route.
@@ -62,7 +64,24 @@ func New(svc *lineage.Service, opts Options) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", resolvers.NewHandler(svc, resolvers.Options{AllowedOrigins: opts.AllowedOrigins, Logger: opts.Logger, Webhooks: opts.Webhooks}))
 	mux.Handle("/", logRequests(opts.Logger, routes))
-	return withRequest(opts.Logger, checkHost(opts.Logger, opts.AllowedHosts, mux))
+	var handler http.Handler = mux
+	if opts.Artifacts != nil {
+		handler = withArtifacts(logRequests(opts.Logger, opts.Artifacts), mux)
+	}
+	return withRequest(opts.Logger, checkHost(opts.Logger, opts.AllowedHosts, handler))
+}
+
+// withArtifacts sends /artifacts/ to its handler before the ServeMux,
+// which would clean and redirect odd paths: the artifact handler refuses
+// every path but its own key form, in whatever encoding it comes.
+func withArtifacts(artifacts, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/artifacts/") || strings.HasPrefix(r.URL.RawPath, "/artifacts/") {
+			artifacts.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // withRequest gives each request an id, sets the headers every response
@@ -79,6 +98,9 @@ func withRequest(log *slog.Logger, next http.Handler) http.Handler {
 		h.Set("Referrer-Policy", "no-referrer")
 		defer func() {
 			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler { // a handler cutting its response short on purpose
+					panic(p)
+				}
 				log.Error("panic", "request_id", id, "path", r.URL.Path, "panic", p)
 				http.Error(w, "internal error (request id "+id+")", http.StatusInternalServerError)
 			}

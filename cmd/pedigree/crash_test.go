@@ -31,7 +31,7 @@ var buildBinary = sync.OnceValues(func() (string, error) {
 var listening = regexp.MustCompile(`url=(http://[0-9.:]+)`)
 
 // startChild runs `pedigree serve` (with extra args) as a child process and returns its URL.
-func startChild(t *testing.T, dataDir string, args ...string) (*exec.Cmd, string) {
+func startChild(t testing.TB, dataDir string, args ...string) (*exec.Cmd, string) {
 	t.Helper()
 	bin, err := buildBinary()
 	if err != nil {

@@ -16,12 +16,15 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"gocloud.dev/blob"
 	"gocloud.dev/pubsub"
 
+	"github.com/pedigree-ml/pedigree/artifact"
 	"github.com/pedigree-ml/pedigree/demo"
 	"github.com/pedigree-ml/pedigree/lineage"
 	"github.com/pedigree-ml/pedigree/lineage/neo4j"
 	"github.com/pedigree-ml/pedigree/lineage/sqlite"
+	"github.com/pedigree-ml/pedigree/resolvers"
 	"github.com/pedigree-ml/pedigree/server"
 	"github.com/pedigree-ml/pedigree/webhook"
 )
@@ -39,11 +42,15 @@ type Main struct {
 	LogLevel             string
 	Neo4j                neo4j.Options // for a neo4j:// store; Timeout and Now keep their defaults
 	Events               eventConfig
+	BlobURL              string
+	MaxUploadBytes       int64
 
-	Logger   *slog.Logger
-	Store    lineage.Store
-	Service  *lineage.Service
-	Webhooks *webhook.Dispatcher
+	Logger    *slog.Logger
+	Store     lineage.Store
+	Service   *lineage.Service
+	Webhooks  *webhook.Dispatcher
+	Bucket    *blob.Bucket
+	Artifacts *artifact.Store
 
 	stopWorkers context.CancelFunc // stops the event workers
 	workers     *sync.WaitGroup
@@ -67,6 +74,8 @@ func NewMain() *Main {
 		LogLevel:             env("PEDIGREE_LOG_LEVEL", "info"),
 		Neo4j:                neo4jOptions(),
 		Events:               eventConfigFromEnv(),
+		BlobURL:              env("PEDIGREE_BLOB_URL", ""),
+		MaxUploadBytes:       envInt("PEDIGREE_MAX_UPLOAD_BYTES", 0),
 	}
 }
 
@@ -100,6 +109,8 @@ func (m *Main) BindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&m.LogLevel, "log-level", m.LogLevel, "debug, info, warn or error (PEDIGREE_LOG_LEVEL)")
 	bindNeo4jFlags(fs, &m.Neo4j)
 	m.Events.bindFlags(fs)
+	fs.StringVar(&m.BlobURL, "blob-url", m.BlobURL, "artifact bucket: file:///dir, mem://, s3://bucket?region=…, gs://bucket, azblob://container; default: artifacts/ in --data-dir (PEDIGREE_BLOB_URL)")
+	fs.Int64Var(&m.MaxUploadBytes, "max-upload-bytes", m.MaxUploadBytes, "largest artifact upload accepted; 0: no limit (PEDIGREE_MAX_UPLOAD_BYTES)")
 }
 
 // ParseFlags parses serve's command-line arguments into m.
@@ -143,7 +154,15 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err := m.startEvents(); err != nil {
 		return err
 	}
-	opts := server.Options{AllowedOrigins: m.AllowedOrigins, Logger: m.Logger, Webhooks: m.Webhooks}
+	if m.MaxUploadBytes < 0 {
+		return errors.New("--max-upload-bytes: must be a number of bytes, 0 for no limit")
+	}
+	if m.Bucket, err = openBucket(ctx, m.BlobURL, m.DataDir); err != nil {
+		return err
+	}
+	m.Artifacts = artifact.New(m.Bucket, artifact.Options{Logger: m.Logger, MaxUploadBytes: m.MaxUploadBytes})
+	opts := server.Options{AllowedOrigins: m.AllowedOrigins, Logger: m.Logger, Webhooks: m.Webhooks,
+		Artifacts: m.Artifacts.Handler(artifact.HandlerOptions{RequestID: resolvers.RequestID})}
 	if loopback {
 		opts.AllowedHosts = append([]string{"localhost"}, m.AllowedHosts...)
 	}
@@ -178,6 +197,10 @@ func (m *Main) Close() error {
 		m.server = nil
 	}
 	errs = append(errs, m.stopEvents())
+	if m.Bucket != nil {
+		errs = append(errs, m.Bucket.Close())
+		m.Bucket = nil
+	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())
 		m.Store = nil
@@ -242,6 +265,20 @@ func env(key, def string) string {
 func envBool(key string) bool {
 	b, _ := strconv.ParseBool(os.Getenv(key))
 	return b
+}
+
+// envInt reads an integer variable; an unparsable one gives -1, which the
+// flag's user sees refused.
+func envInt(key string, def int64) int64 {
+	v, ok := os.LookupEnv(key)
+	if !ok {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return -1
+	}
+	return n
 }
 
 func envList(key string) []string {
