@@ -169,10 +169,10 @@ func TestLeadOneAtATime(t *testing.T) {
 	ctxB, stopB := context.WithCancel(context.Background())
 	defer stopB()
 	doneA := make(chan struct{})
-	go func() { outbox.Lead(ctxA, store, "c", 300*time.Millisecond, fn); close(doneA) }()
+	go func() { outbox.Lead(ctxA, store, "c", 1500*time.Millisecond, fn); close(doneA) }()
 	waitFor(t, "a leader", func() bool { return running.Load() == 1 })
-	go outbox.Lead(ctxB, store, "c", 300*time.Millisecond, fn)
-	time.Sleep(time.Second) // several renewals: B must stay out all along
+	go outbox.Lead(ctxB, store, "c", 1500*time.Millisecond, fn)
+	time.Sleep(2 * time.Second) // several renewals: B must stay out all along
 	if maxRunning.Load() != 1 || runs.Load() != 1 {
 		t.Fatalf("%d consumers ran at once, %d started; want 1 and 1", maxRunning.Load(), runs.Load())
 	}
