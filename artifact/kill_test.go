@@ -79,7 +79,7 @@ func TestKill9DuringUpload(t *testing.T) {
 			}
 			left := artifacttest.Keys(t, b)
 			t.Logf("left by the killed upload: %q", left)
-			deleted, err := s.GC(context.Background(), func(string) bool { return false }, 0)
+			deleted, err := s.GC(context.Background(), func(string) bool { return false }, 0, false)
 			if err != nil || len(deleted) != len(left) {
 				t.Errorf("GC: deleted %q, %v; want %q", deleted, err, left)
 			}

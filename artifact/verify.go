@@ -112,7 +112,9 @@ func (s *Store) rehash(ctx context.Context, digest string) VerifyResult {
 // snapshot of the lineage graph taken before GC starts listing, and grace
 // must exceed the longest time between an upload and the registration that
 // references it.
-func (s *Store) GC(ctx context.Context, referenced func(digest string) bool, grace time.Duration) (deleted []string, err error) {
+//
+// With dryRun, GC deletes nothing and returns what it would delete.
+func (s *Store) GC(ctx context.Context, referenced func(digest string) bool, grace time.Duration, dryRun bool) (deleted []string, err error) {
 	now := s.opts.Now()
 	cutoff := now.Add(-grace)
 	s.mu.Lock()
@@ -125,6 +127,10 @@ func (s *Store) GC(ctx context.Context, referenced func(digest string) bool, gra
 
 	var firstErr error
 	del := func(key string) {
+		if dryRun {
+			deleted = append(deleted, key)
+			return
+		}
 		if err := s.bucket.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
 			s.log.Warn("artifact: gc delete", "key", key, "err", err)
 			if firstErr == nil {

@@ -408,17 +408,23 @@ func testGC(t *testing.T, b *blob.Bucket) {
 	refs := map[string]bool{kept.Digest: true}
 	referenced := func(d string) bool { return refs[d] }
 
-	deleted, err := s.GC(ctx, referenced, time.Hour)
+	deleted, err := s.GC(ctx, referenced, time.Hour, false)
 	if err != nil || len(deleted) != 0 {
 		t.Errorf("GC of young blobs: deleted %q, %v; want nothing", deleted, err)
 	}
 	advance(2 * time.Hour)
 	young := MustPut(t, s, Data(72, 100), "") // put "now", after the clock moved
 	_ = young
-	deleted, err = s.GC(ctx, referenced, time.Hour)
-	slices.Sort(deleted)
 	want := []string{orphan.Key, "uploads/stale", "sha256/ab/" + strings.Repeat("ab", 32) + ".17d0c0ffee.tmp"}
 	slices.Sort(want)
+	before := Keys(t, b)
+	planned, err := s.GC(ctx, referenced, time.Hour, true)
+	slices.Sort(planned)
+	if err != nil || !slices.Equal(planned, want) || !slices.Equal(Keys(t, b), before) {
+		t.Errorf("GC dry run: would delete %q, %v; want %q, and nothing deleted", planned, err, want)
+	}
+	deleted, err = s.GC(ctx, referenced, time.Hour, false)
+	slices.Sort(deleted)
 	if err != nil || !slices.Equal(deleted, want) {
 		t.Errorf("GC: deleted %q, %v; want %q", deleted, err, want)
 	}
@@ -433,7 +439,7 @@ func testGC(t *testing.T, b *blob.Bucket) {
 
 	// Grace 0 takes every unreferenced blob, never a referenced one.
 	advance(time.Second)
-	deleted, err = s.GC(ctx, referenced, 0)
+	deleted, err = s.GC(ctx, referenced, 0, false)
 	if err != nil || !slices.Equal(deleted, []string{young.Key}) {
 		t.Errorf("GC(grace 0): deleted %q, %v; want %q", deleted, err, young.Key)
 	}
