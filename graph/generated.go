@@ -83,6 +83,7 @@ type ComplexityRoot struct {
 		ID          func(childComplexity int) int
 		Kind        func(childComplexity int) int
 		Label       func(childComplexity int) int
+		Location    func(childComplexity int) int
 		MediaType   func(childComplexity int) int
 		Name        func(childComplexity int) int
 		Run         func(childComplexity int) int
@@ -92,6 +93,14 @@ type ComplexityRoot struct {
 		URI         func(childComplexity int) int
 		UpdatedAt   func(childComplexity int) int
 		Version     func(childComplexity int) int
+	}
+
+	ArtifactLocation struct {
+		Digest      func(childComplexity int) int
+		DownloadURL func(childComplexity int) int
+		Size        func(childComplexity int) int
+		URI         func(childComplexity int) int
+		Verified    func(childComplexity int) int
 	}
 
 	Change struct {
@@ -167,6 +176,7 @@ type ComplexityRoot struct {
 		ID          func(childComplexity int) int
 		Kind        func(childComplexity int) int
 		Label       func(childComplexity int) int
+		Location    func(childComplexity int) int
 		Rows        func(childComplexity int) int
 		Schema      func(childComplexity int) int
 		Splits      func(childComplexity int) int
@@ -428,6 +438,7 @@ type ComplexityRoot struct {
 
 	ModelVersion struct {
 		Aliases        func(childComplexity int) int
+		Artifact       func(childComplexity int) int
 		ArtifactDigest func(childComplexity int) int
 		ArtifactURI    func(childComplexity int) int
 		CreatedAt      func(childComplexity int) int
@@ -477,6 +488,8 @@ type ComplexityRoot struct {
 	Mutation struct {
 		AddRunInputs                func(childComplexity int, input model.AddRunInputsInput) int
 		AddRunOutputs               func(childComplexity int, input model.AddRunOutputsInput) int
+		CompleteUpload              func(childComplexity int, id lineage.ID, digest *string) int
+		CreateUploadURL             func(childComplexity int, size *int64) int
 		CreateWebhook               func(childComplexity int, input webhook.CreateInput) int
 		DeleteModelAlias            func(childComplexity int, input model.DeleteModelAliasInput) int
 		DeleteNode                  func(childComplexity int, input model.DeleteNodeInput) int
@@ -501,6 +514,7 @@ type ComplexityRoot struct {
 		TransitionModelVersionStage func(childComplexity int, input lineage.TransitionInput) int
 		UpdateModel                 func(childComplexity int, input lineage.UpdateModelInput) int
 		UpdateWebhook               func(childComplexity int, input model.UpdateWebhookInput) int
+		UploadArtifact              func(childComplexity int, file graphql.Upload, digest *string) int
 	}
 
 	Package struct {
@@ -692,6 +706,13 @@ type ComplexityRoot struct {
 		Webhook func(childComplexity int) int
 	}
 
+	UploadUrl struct {
+		ExpiresAt func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Method    func(childComplexity int) int
+		URL       func(childComplexity int) int
+	}
+
 	ValueChange struct {
 		After  func(childComplexity int) int
 		Before func(childComplexity int) int
@@ -748,6 +769,7 @@ type ArtifactResolver interface {
 
 	Tags(ctx context.Context, obj *lineage.Artifact) ([]*model.KeyValue, error)
 
+	Location(ctx context.Context, obj *lineage.Artifact) (*model.ArtifactLocation, error)
 	Run(ctx context.Context, obj *lineage.Artifact) (*lineage.Run, error)
 	DerivedFrom(ctx context.Context, obj *lineage.Artifact) ([]lineage.Entity, error)
 }
@@ -769,6 +791,8 @@ type DatasetVersionResolver interface {
 	Tags(ctx context.Context, obj *lineage.DatasetVersion) ([]*model.KeyValue, error)
 
 	Dataset(ctx context.Context, obj *lineage.DatasetVersion) (*lineage.Dataset, error)
+
+	Location(ctx context.Context, obj *lineage.DatasetVersion) (*model.ArtifactLocation, error)
 
 	Splits(ctx context.Context, obj *lineage.DatasetVersion) ([]*lineage.Split, error)
 	DerivedFrom(ctx context.Context, obj *lineage.DatasetVersion) ([]lineage.Entity, error)
@@ -849,6 +873,8 @@ type ModelVersionResolver interface {
 
 	Run(ctx context.Context, obj *lineage.ModelVersion) (*lineage.Run, error)
 
+	Artifact(ctx context.Context, obj *lineage.ModelVersion) (*model.ArtifactLocation, error)
+
 	Transitions(ctx context.Context, obj *lineage.ModelVersion) ([]*lineage.Transition, error)
 	Reproduction(ctx context.Context, obj *lineage.ModelVersion) (*lineage.Reproduction, error)
 	Lineage(ctx context.Context, obj *lineage.ModelVersion, direction *lineage.Direction, depth *int, kinds []lineage.Kind, limit *int) (*lineage.LineageGraph, error)
@@ -885,6 +911,9 @@ type MutationResolver interface {
 	RedeliverEvent(ctx context.Context, event lineage.ID, webhook *lineage.ID) ([]*webhook.Delivery, error)
 	TestWebhook(ctx context.Context, id lineage.ID) (*webhook.TestResult, error)
 	DeleteNode(ctx context.Context, input model.DeleteNodeInput) (lineage.ID, error)
+	UploadArtifact(ctx context.Context, file graphql.Upload, digest *string) (*model.ArtifactLocation, error)
+	CreateUploadURL(ctx context.Context, size *int64) (*model.UploadURL, error)
+	CompleteUpload(ctx context.Context, id lineage.ID, digest *string) (*model.ArtifactLocation, error)
 }
 type PipelineResolver interface {
 	Label(ctx context.Context, obj *lineage.Pipeline) (string, error)
@@ -1065,6 +1094,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Artifact.Label(childComplexity), true
+	case "Artifact.location":
+		if e.ComplexityRoot.Artifact.Location == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Artifact.Location(childComplexity), true
 	case "Artifact.mediaType":
 		if e.ComplexityRoot.Artifact.MediaType == nil {
 			break
@@ -1119,6 +1154,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Artifact.Version(childComplexity), true
+
+	case "ArtifactLocation.digest":
+		if e.ComplexityRoot.ArtifactLocation.Digest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ArtifactLocation.Digest(childComplexity), true
+	case "ArtifactLocation.downloadUrl":
+		if e.ComplexityRoot.ArtifactLocation.DownloadURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ArtifactLocation.DownloadURL(childComplexity), true
+	case "ArtifactLocation.size":
+		if e.ComplexityRoot.ArtifactLocation.Size == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ArtifactLocation.Size(childComplexity), true
+	case "ArtifactLocation.uri":
+		if e.ComplexityRoot.ArtifactLocation.URI == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ArtifactLocation.URI(childComplexity), true
+	case "ArtifactLocation.verified":
+		if e.ComplexityRoot.ArtifactLocation.Verified == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ArtifactLocation.Verified(childComplexity), true
 
 	case "Change.after":
 		if e.ComplexityRoot.Change.After == nil {
@@ -1421,6 +1487,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DatasetVersion.Label(childComplexity), true
+	case "DatasetVersion.location":
+		if e.ComplexityRoot.DatasetVersion.Location == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DatasetVersion.Location(childComplexity), true
 	case "DatasetVersion.rows":
 		if e.ComplexityRoot.DatasetVersion.Rows == nil {
 			break
@@ -2519,6 +2591,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ModelVersion.Aliases(childComplexity), true
+	case "ModelVersion.artifact":
+		if e.ComplexityRoot.ModelVersion.Artifact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ModelVersion.Artifact(childComplexity), true
 	case "ModelVersion.artifactDigest":
 		if e.ComplexityRoot.ModelVersion.ArtifactDigest == nil {
 			break
@@ -2760,6 +2838,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddRunOutputs(childComplexity, args["input"].(model.AddRunOutputsInput)), true
+	case "Mutation.completeUpload":
+		if e.ComplexityRoot.Mutation.CompleteUpload == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_completeUpload_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CompleteUpload(childComplexity, args["id"].(lineage.ID), args["digest"].(*string)), true
+	case "Mutation.createUploadUrl":
+		if e.ComplexityRoot.Mutation.CreateUploadURL == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createUploadUrl_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateUploadURL(childComplexity, args["size"].(*int64)), true
 	case "Mutation.createWebhook":
 		if e.ComplexityRoot.Mutation.CreateWebhook == nil {
 			break
@@ -3024,6 +3124,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateWebhook(childComplexity, args["input"].(model.UpdateWebhookInput)), true
+	case "Mutation.uploadArtifact":
+		if e.ComplexityRoot.Mutation.UploadArtifact == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_uploadArtifact_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UploadArtifact(childComplexity, args["file"].(graphql.Upload), args["digest"].(*string)), true
 
 	case "Package.name":
 		if e.ComplexityRoot.Package.Name == nil {
@@ -3955,6 +4066,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UpdateWebhookPayload.Webhook(childComplexity), true
 
+	case "UploadUrl.expiresAt":
+		if e.ComplexityRoot.UploadUrl.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UploadUrl.ExpiresAt(childComplexity), true
+	case "UploadUrl.id":
+		if e.ComplexityRoot.UploadUrl.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UploadUrl.ID(childComplexity), true
+	case "UploadUrl.method":
+		if e.ComplexityRoot.UploadUrl.Method == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UploadUrl.Method(childComplexity), true
+	case "UploadUrl.url":
+		if e.ComplexityRoot.UploadUrl.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UploadUrl.URL(childComplexity), true
+
 	case "ValueChange.after":
 		if e.ComplexityRoot.ValueChange.After == nil {
 			break
@@ -4301,6 +4437,13 @@ var sources = []*ast.Source{
 #   15 s of execution, 20 subscriptions per websocket. Queries over GET,
 #   mutations over POST application/json, subscriptions over websockets
 #   (graphql-transport-ws); no batching.
+# - File uploads (uploadArtifact) over POST multipart/form-data, as the
+#   GraphQL multipart request spec describes: files up to 32 MiB, a body of
+#   at most 32 MiB + 1 MiB, at most 10 files, a Content-Length, and the
+#   header GraphQL-Require-Preflight: 1 (or Apollo-Require-Preflight), which
+#   a web page cannot send without a CORS preflight (400 without it). Larger
+#   files: PUT /artifacts/ (streaming, no size limit but the server's) or a
+#   pre-signed URL (createUploadUrl) on a cloud bucket.
 #
 # Domain limits quoted below are the constants of package lineage.
 
@@ -4330,6 +4473,12 @@ being validated object by object, which makes large logMetrics batches several
 times cheaper; errors name the point, e.g. points[12].value.
 """
 scalar MetricPoints
+
+"""
+A file sent with the request as a part of a multipart/form-data body (the
+GraphQL multipart request spec); only valid as a variable of uploadArtifact.
+"""
+scalar Upload
 
 # ---------------------------------------------------------------------------
 # Enums
@@ -4573,6 +4722,8 @@ type DatasetVersion implements Node {
   uri: String!
   "Content digest, e.g. sha256:…; registering the same digest again returns this version."
   digest: String!
+  "The data's location with its digest, size and download URL; null when the version has no uri."
+  location: ArtifactLocation
   "File format, e.g. parquet."
   format: String!
   "Row count, if known."
@@ -5063,10 +5214,12 @@ type ModelVersion implements Node {
   runId: ID!
   "The run that produced the artifact."
   run: Run
-  "Artifact location (at most 2,048 characters)."
+  "Artifact location (at most 2,048 characters); the same as artifact.uri."
   artifactUri: String!
-  "Artifact digest, e.g. sha256:…"
+  "Artifact digest, e.g. sha256:…; the same as artifact.digest, or empty."
   artifactDigest: String!
+  "The artifact: where it is, its digest and size, whether the server verified it, and where to download it."
+  artifact: ArtifactLocation!
   "Framework, e.g. xgboost, pytorch."
   framework: String!
   "Input/output signature, free-form JSON."
@@ -5126,10 +5279,48 @@ type Artifact implements Node {
   mediaType: String!
   "Size in bytes, if known."
   size: Int64
+  "The artifact's location with its digest, size and download URL; null when it has no uri."
+  location: ArtifactLocation
   "The run that produced it (GENERATED_BY), if any."
   run: Run
   "Nodes it was derived from without a run (DERIVED_FROM)."
   derivedFrom: [Node!]!
+}
+
+"""
+Where an artifact's bytes are. Either a blob in Pedigree's own artifact
+storage (uri pedigree://artifacts/sha256/<hex>), stored by the server, which
+computed its digest and size (verified: true), or an external reference
+(s3://, gs://, azblob://, …) recorded as the client gave it and never
+fetched by the server (verified: false).
+"""
+type ArtifactLocation {
+  "The location, e.g. pedigree://artifacts/sha256/<hex> or s3://bucket/path."
+  uri: String!
+  "Content digest, e.g. sha256:…; null when unknown."
+  digest: String
+  "Size in bytes; null when unknown (external references)."
+  size: Int64
+  "True when the server stored the bytes and computed digest and size itself; false for external references."
+  verified: Boolean!
+  """
+  Where to download a stored blob: the path /artifacts/sha256/<hex>,
+  relative to this server (GET, with Content-Length, the digest in
+  X-Pedigree-Digest and range requests). Null for external references.
+  """
+  downloadUrl: String
+}
+
+"A pre-signed URL to PUT one file straight to the artifact bucket; completeUpload(id) then verifies and stores it."
+type UploadUrl {
+  "Upload ID, for completeUpload."
+  id: ID!
+  "The pre-signed URL. It is a credential: do not log or share it."
+  url: String!
+  "HTTP method to send the file with (PUT)."
+  method: String!
+  "When the URL stops working."
+  expiresAt: Time!
 }
 
 """
@@ -5720,10 +5911,16 @@ input ColumnInput {
 input RegisterDatasetVersionInput {
   "Dataset name (at most 128 characters); created on first use."
   dataset: String!
-  "Where the data lives (at most 2,048 characters)."
+  "Where the data lives (at most 2,048 characters): an external reference, recorded but never fetched. Not with upload."
   uri: String
-  "Content digest, e.g. sha256:…"
-  digest: String!
+  "Content digest, e.g. sha256:…; required without upload. With upload, optional and checked against the stored digest."
+  digest: String
+  """
+  Digest (sha256:…) of a blob uploaded to /artifacts/ (or by uploadArtifact /
+  completeUpload): the version then points at the stored blob, with the
+  digest and size the server computed.
+  """
+  upload: String
   "File format, e.g. parquet."
   format: String
   "Row count."
@@ -5834,13 +6031,19 @@ input RegisterArtifactInput {
   name: String!
   "Type: config, report, plot, image, …"
   type: String
-  "Where it lives (at most 2,048 characters)."
+  "Where it lives (at most 2,048 characters): an external reference, recorded but never fetched. Not with upload."
   uri: String
-  "Content digest."
-  digest: String!
+  "Content digest; required without upload. With upload, optional and checked against the stored digest."
+  digest: String
+  """
+  Digest (sha256:…) of a blob uploaded to /artifacts/ (or by uploadArtifact /
+  completeUpload): the artifact then points at the stored blob, with the
+  digest and size the server computed.
+  """
+  upload: String
   "Media type."
   mediaType: String
-  "Size in bytes."
+  "Size in bytes. With upload, optional and checked against the stored size."
   size: Int64
   "The run that produced it, if any."
   run: ID
@@ -5972,10 +6175,20 @@ input RegisterModelVersionInput {
   model: String!
   "The run that produced the artifact (required)."
   run: ID!
-  "Artifact location (at most 2,048 characters)."
-  artifactUri: String!
-  "Artifact digest, e.g. sha256:…"
+  """
+  Artifact location (at most 2,048 characters): an s3://, gs:// or azblob://
+  reference, recorded but never fetched (never file:, http(s): or a path).
+  One of artifactUri and upload is required.
+  """
+  artifactUri: String
+  "Artifact digest, e.g. sha256:…; with upload, optional and checked against the stored digest."
   artifactDigest: String
+  """
+  Digest (sha256:…) of a blob uploaded to /artifacts/ (or by uploadArtifact /
+  completeUpload): the version then points at the stored blob, with the
+  digest and size the server computed, and is marked verified.
+  """
+  upload: String
   "Framework."
   framework: String
   "Input/output signature, JSON."
@@ -6147,6 +6360,42 @@ type Mutation {
   testWebhook("Webhook ID." id: ID!): WebhookTestResult!
   "Deletes a node (soft by default); returns its ID."
   deleteNode(input: DeleteNodeInput!): ID!
+  """
+  Stores a small file (at most 32 MiB) in the artifact storage and returns
+  its location; pass location.digest as ` + "`" + `upload` + "`" + ` to a register mutation.
+  Sent as multipart/form-data (GraphQL multipart request spec) with the
+  header GraphQL-Require-Preflight: 1. The sha256 is computed while the file
+  is stored; a blob that already exists is returned unchanged. Larger files:
+  PUT /artifacts/ or createUploadUrl. UNAVAILABLE when artifact storage is
+  not enabled.
+  """
+  uploadArtifact(
+    "The file, a part of the multipart body."
+    file: Upload!
+    "Expected digest (sha256:…); BAD_USER_INPUT (field digest) if the file hashes to anything else."
+    digest: String
+  ): ArtifactLocation!
+  """
+  Returns a pre-signed URL to PUT one file straight to the artifact bucket,
+  for files too large to send through the server. Only on cloud buckets
+  (s3://, gs://, azblob://); UNAVAILABLE otherwise. Nothing uploaded is
+  visible until completeUpload.
+  """
+  createUploadUrl(
+    "Expected size in bytes (informational; the stored size is what counts)."
+    size: Int64
+  ): UploadUrl!
+  """
+  Verifies a file PUT to a pre-signed URL (against digest, if given), stores
+  it under its content digest and returns its location. NOT_FOUND (field id)
+  if nothing was uploaded under id.
+  """
+  completeUpload(
+    "Upload ID from createUploadUrl."
+    id: ID!
+    "Expected digest (sha256:…); BAD_USER_INPUT (field digest) if the file hashes to anything else."
+    digest: String
+  ): ArtifactLocation!
 }
 
 type Subscription {
@@ -6348,12 +6597,30 @@ func (ec *executionContext) childFields_Artifact(ctx context.Context, field grap
 		return ec.fieldContext_Artifact_mediaType(ctx, field)
 	case "size":
 		return ec.fieldContext_Artifact_size(ctx, field)
+	case "location":
+		return ec.fieldContext_Artifact_location(ctx, field)
 	case "run":
 		return ec.fieldContext_Artifact_run(ctx, field)
 	case "derivedFrom":
 		return ec.fieldContext_Artifact_derivedFrom(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Artifact", field.Name)
+}
+
+func (ec *executionContext) childFields_ArtifactLocation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "uri":
+		return ec.fieldContext_ArtifactLocation_uri(ctx, field)
+	case "digest":
+		return ec.fieldContext_ArtifactLocation_digest(ctx, field)
+	case "size":
+		return ec.fieldContext_ArtifactLocation_size(ctx, field)
+	case "verified":
+		return ec.fieldContext_ArtifactLocation_verified(ctx, field)
+	case "downloadUrl":
+		return ec.fieldContext_ArtifactLocation_downloadUrl(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ArtifactLocation", field.Name)
 }
 
 func (ec *executionContext) childFields_Change(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6508,6 +6775,8 @@ func (ec *executionContext) childFields_DatasetVersion(ctx context.Context, fiel
 		return ec.fieldContext_DatasetVersion_uri(ctx, field)
 	case "digest":
 		return ec.fieldContext_DatasetVersion_digest(ctx, field)
+	case "location":
+		return ec.fieldContext_DatasetVersion_location(ctx, field)
 	case "format":
 		return ec.fieldContext_DatasetVersion_format(ctx, field)
 	case "rows":
@@ -7058,6 +7327,8 @@ func (ec *executionContext) childFields_ModelVersion(ctx context.Context, field 
 		return ec.fieldContext_ModelVersion_artifactUri(ctx, field)
 	case "artifactDigest":
 		return ec.fieldContext_ModelVersion_artifactDigest(ctx, field)
+	case "artifact":
+		return ec.fieldContext_ModelVersion_artifact(ctx, field)
 	case "framework":
 		return ec.fieldContext_ModelVersion_framework(ctx, field)
 	case "signature":
@@ -7448,6 +7719,20 @@ func (ec *executionContext) childFields_UpdateWebhookPayload(ctx context.Context
 		return ec.fieldContext_UpdateWebhookPayload_secret(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UpdateWebhookPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_UploadUrl(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_UploadUrl_id(ctx, field)
+	case "url":
+		return ec.fieldContext_UploadUrl_url(ctx, field)
+	case "method":
+		return ec.fieldContext_UploadUrl_method(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_UploadUrl_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UploadUrl", field.Name)
 }
 
 func (ec *executionContext) childFields_ValueChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7872,6 +8157,42 @@ func (ec *executionContext) field_Mutation_addRunOutputs_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_completeUpload_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (lineage.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋpedigreeᚑmlᚋpedigreeᚋlineageᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "digest",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["digest"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createUploadUrl_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "size",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt642ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["size"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createWebhook_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8229,6 +8550,28 @@ func (ec *executionContext) field_Mutation_updateWebhook_args(ctx context.Contex
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_uploadArtifact_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "file",
+		func(ctx context.Context, v any) (graphql.Upload, error) {
+			return ec.unmarshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["file"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "digest",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["digest"] = arg1
 	return args, nil
 }
 
@@ -9308,6 +9651,38 @@ func (ec *executionContext) fieldContext_Artifact_size(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Artifact", field, false, false, errors.New("field of type Int64 does not have child fields"))
 }
 
+func (ec *executionContext) _Artifact_location(ctx context.Context, field graphql.CollectedField, obj *lineage.Artifact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Artifact_location(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Artifact().Location(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ArtifactLocation) graphql.Marshaler {
+			return ec.marshalOArtifactLocation2ᚖgithubᚗcomᚋpedigreeᚑmlᚋpedigreeᚋgraphᚋmodelᚐArtifactLocation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Artifact_location(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Artifact",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ArtifactLocation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Artifact_run(ctx context.Context, field graphql.CollectedField, obj *lineage.Artifact) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9370,6 +9745,121 @@ func (ec *executionContext) fieldContext_Artifact_derivedFrom(_ context.Context,
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ArtifactLocation_uri(ctx context.Context, field graphql.CollectedField, obj *model.ArtifactLocation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ArtifactLocation_uri(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.URI, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ArtifactLocation_uri(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ArtifactLocation", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ArtifactLocation_digest(ctx context.Context, field graphql.CollectedField, obj *model.ArtifactLocation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ArtifactLocation_digest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Digest, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ArtifactLocation_digest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ArtifactLocation", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ArtifactLocation_size(ctx context.Context, field graphql.CollectedField, obj *model.ArtifactLocation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ArtifactLocation_size(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Size, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt642ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ArtifactLocation_size(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ArtifactLocation", field, false, false, errors.New("field of type Int64 does not have child fields"))
+}
+
+func (ec *executionContext) _ArtifactLocation_verified(ctx context.Context, field graphql.CollectedField, obj *model.ArtifactLocation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ArtifactLocation_verified(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Verified, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ArtifactLocation_verified(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ArtifactLocation", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _ArtifactLocation_downloadUrl(ctx context.Context, field graphql.CollectedField, obj *model.ArtifactLocation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ArtifactLocation_downloadUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DownloadURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ArtifactLocation_downloadUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ArtifactLocation", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Change_kind(ctx context.Context, field graphql.CollectedField, obj *lineage.Change) (ret graphql.Marshaler) {
@@ -10672,6 +11162,38 @@ func (ec *executionContext) _DatasetVersion_digest(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_DatasetVersion_digest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DatasetVersion", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DatasetVersion_location(ctx context.Context, field graphql.CollectedField, obj *lineage.DatasetVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DatasetVersion_location(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.DatasetVersion().Location(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ArtifactLocation) graphql.Marshaler {
+			return ec.marshalOArtifactLocation2ᚖgithubᚗcomᚋpedigreeᚑmlᚋpedigreeᚋgraphᚋmodelᚐArtifactLocation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DatasetVersion_location(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DatasetVersion",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ArtifactLocation(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _DatasetVersion_format(ctx context.Context, field graphql.CollectedField, obj *lineage.DatasetVersion) (ret graphql.Marshaler) {
@@ -15544,6 +16066,38 @@ func (ec *executionContext) fieldContext_ModelVersion_artifactDigest(_ context.C
 	return graphql.NewScalarFieldContext("ModelVersion", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _ModelVersion_artifact(ctx context.Context, field graphql.CollectedField, obj *lineage.ModelVersion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ModelVersion_artifact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ModelVersion().Artifact(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ArtifactLocation) graphql.Marshaler {
+			return ec.marshalNArtifactLocation2ᚖgithubᚗcomᚋpedigreeᚑmlᚋpedigreeᚋgraphᚋmodelᚐArtifactLocation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ModelVersion_artifact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ModelVersion",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ArtifactLocation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ModelVersion_framework(ctx context.Context, field graphql.CollectedField, obj *lineage.ModelVersion) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17385,6 +17939,138 @@ func (ec *executionContext) fieldContext_Mutation_deleteNode(ctx context.Context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_deleteNode_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_uploadArtifact(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_uploadArtifact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UploadArtifact(ctx, fc.Args["file"].(graphql.Upload), fc.Args["digest"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ArtifactLocation) graphql.Marshaler {
+			return ec.marshalNArtifactLocation2ᚖgithubᚗcomᚋpedigreeᚑmlᚋpedigreeᚋgraphᚋmodelᚐArtifactLocation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_uploadArtifact(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ArtifactLocation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_uploadArtifact_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createUploadUrl(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createUploadUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateUploadURL(ctx, fc.Args["size"].(*int64))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UploadURL) graphql.Marshaler {
+			return ec.marshalNUploadUrl2ᚖgithubᚗcomᚋpedigreeᚑmlᚋpedigreeᚋgraphᚋmodelᚐUploadURL(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createUploadUrl(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UploadUrl(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createUploadUrl_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_completeUpload(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_completeUpload(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CompleteUpload(ctx, fc.Args["id"].(lineage.ID), fc.Args["digest"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ArtifactLocation) graphql.Marshaler {
+			return ec.marshalNArtifactLocation2ᚖgithubᚗcomᚋpedigreeᚑmlᚋpedigreeᚋgraphᚋmodelᚐArtifactLocation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_completeUpload(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ArtifactLocation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_completeUpload_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -21394,6 +22080,98 @@ func (ec *executionContext) fieldContext_UpdateWebhookPayload_secret(_ context.C
 	return graphql.NewScalarFieldContext("UpdateWebhookPayload", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _UploadUrl_id(ctx context.Context, field graphql.CollectedField, obj *model.UploadURL) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UploadUrl_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v lineage.ID) graphql.Marshaler {
+			return ec.marshalNID2githubᚗcomᚋpedigreeᚑmlᚋpedigreeᚋlineageᚐID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UploadUrl_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UploadUrl", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _UploadUrl_url(ctx context.Context, field graphql.CollectedField, obj *model.UploadURL) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UploadUrl_url(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.URL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UploadUrl_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UploadUrl", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _UploadUrl_method(ctx context.Context, field graphql.CollectedField, obj *model.UploadURL) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UploadUrl_method(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Method, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UploadUrl_method(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UploadUrl", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _UploadUrl_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.UploadURL) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UploadUrl_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UploadUrl_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UploadUrl", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
 func (ec *executionContext) _ValueChange_key(ctx context.Context, field graphql.CollectedField, obj *lineage.ValueChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -23862,7 +24640,7 @@ func (ec *executionContext) unmarshalInputRegisterArtifactInput(ctx context.Cont
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "type", "uri", "digest", "mediaType", "size", "run", "derivedFrom", "description", "tags"}
+	fieldsInOrder := [...]string{"name", "type", "uri", "digest", "upload", "mediaType", "size", "run", "derivedFrom", "description", "tags"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -23892,11 +24670,18 @@ func (ec *executionContext) unmarshalInputRegisterArtifactInput(ctx context.Cont
 			it.URI = data
 		case "digest":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("digest"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+			data, err := ec.unmarshalOString2string(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Digest = data
+		case "upload":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("upload"))
+			data, err := ec.unmarshalOString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Upload = data
 		case "mediaType":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mediaType"))
 			data, err := ec.unmarshalOString2string(ctx, v)
@@ -24026,7 +24811,7 @@ func (ec *executionContext) unmarshalInputRegisterDatasetVersionInput(ctx contex
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"dataset", "uri", "digest", "format", "rows", "schema", "stats", "description", "tags", "derivedFrom"}
+	fieldsInOrder := [...]string{"dataset", "uri", "digest", "upload", "format", "rows", "schema", "stats", "description", "tags", "derivedFrom"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -24049,11 +24834,18 @@ func (ec *executionContext) unmarshalInputRegisterDatasetVersionInput(ctx contex
 			it.URI = data
 		case "digest":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("digest"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+			data, err := ec.unmarshalOString2string(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Digest = data
+		case "upload":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("upload"))
+			data, err := ec.unmarshalOString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Upload = data
 		case "format":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("format"))
 			data, err := ec.unmarshalOString2string(ctx, v)
@@ -24248,7 +25040,7 @@ func (ec *executionContext) unmarshalInputRegisterModelVersionInput(ctx context.
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"model", "run", "artifactUri", "artifactDigest", "framework", "signature", "description", "tags"}
+	fieldsInOrder := [...]string{"model", "run", "artifactUri", "artifactDigest", "upload", "framework", "signature", "description", "tags"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -24271,7 +25063,7 @@ func (ec *executionContext) unmarshalInputRegisterModelVersionInput(ctx context.
 			it.Run = data
 		case "artifactUri":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("artifactUri"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+			data, err := ec.unmarshalOString2string(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -24283,6 +25075,13 @@ func (ec *executionContext) unmarshalInputRegisterModelVersionInput(ctx context.
 				return it, err
 			}
 			it.ArtifactDigest = data
+		case "upload":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("upload"))
+			data, err := ec.unmarshalOString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Upload = data
 		case "framework":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("framework"))
 			data, err := ec.unmarshalOString2string(ctx, v)
@@ -25170,6 +25969,44 @@ func (ec *executionContext) _Artifact(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "location":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Artifact_location(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "run":
 			field := field
 
@@ -25246,6 +26083,64 @@ func (ec *executionContext) _Artifact(ctx context.Context, sel ast.SelectionSet,
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var artifactLocationImplementors = []string{"ArtifactLocation"}
+
+func (ec *executionContext) _ArtifactLocation(ctx context.Context, sel ast.SelectionSet, obj *model.ArtifactLocation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, artifactLocationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ArtifactLocation")
+		case "uri":
+			out.Values[i] = ec._ArtifactLocation_uri(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "digest":
+			out.Values[i] = ec._ArtifactLocation_digest(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "size":
+			out.Values[i] = ec._ArtifactLocation_size(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "verified":
+			out.Values[i] = ec._ArtifactLocation_verified(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "downloadUrl":
+			out.Values[i] = ec._ArtifactLocation_downloadUrl(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -26062,6 +26957,44 @@ func (ec *executionContext) _DatasetVersion(ctx context.Context, sel ast.Selecti
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "location":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._DatasetVersion_location(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "format":
 			out.Values[i] = ec._DatasetVersion_format(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -29213,6 +30146,44 @@ func (ec *executionContext) _ModelVersion(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "artifact":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._ModelVersion_artifact(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "framework":
 			out.Values[i] = ec._ModelVersion_framework(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -29844,6 +30815,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "deleteNode":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_deleteNode(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "uploadArtifact":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_uploadArtifact(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createUploadUrl":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createUploadUrl(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "completeUpload":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_completeUpload(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -32508,6 +33500,59 @@ func (ec *executionContext) _UpdateWebhookPayload(ctx context.Context, sel ast.S
 	return out
 }
 
+var uploadUrlImplementors = []string{"UploadUrl"}
+
+func (ec *executionContext) _UploadUrl(ctx context.Context, sel ast.SelectionSet, obj *model.UploadURL) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, uploadUrlImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UploadUrl")
+		case "id":
+			out.Values[i] = ec._UploadUrl_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "url":
+			out.Values[i] = ec._UploadUrl_url(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "method":
+			out.Values[i] = ec._UploadUrl_method(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._UploadUrl_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var valueChangeImplementors = []string{"ValueChange"}
 
 func (ec *executionContext) _ValueChange(ctx context.Context, sel ast.SelectionSet, obj *lineage.ValueChange) graphql.Marshaler {
@@ -33436,6 +34481,16 @@ func (ec *executionContext) marshalNArtifact2ᚖgithubᚗcomᚋpedigreeᚑmlᚋp
 		return graphql.Null
 	}
 	return ec._Artifact(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNArtifactLocation2ᚖgithubᚗcomᚋpedigreeᚑmlᚋpedigreeᚋgraphᚋmodelᚐArtifactLocation(ctx context.Context, sel ast.SelectionSet, v *model.ArtifactLocation) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ArtifactLocation(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
@@ -35336,6 +36391,32 @@ func (ec *executionContext) marshalNUpdateWebhookPayload2ᚖgithubᚗcomᚋpedig
 	return ec._UpdateWebhookPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, v any) (graphql.Upload, error) {
+	res, err := scalar.UnmarshalUpload(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, sel ast.SelectionSet, v graphql.Upload) graphql.Marshaler {
+	_ = sel
+	res := scalar.MarshalUpload(v)
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNUploadUrl2ᚖgithubᚗcomᚋpedigreeᚑmlᚋpedigreeᚋgraphᚋmodelᚐUploadURL(ctx context.Context, sel ast.SelectionSet, v *model.UploadURL) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._UploadUrl(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNValueChange2githubᚗcomᚋpedigreeᚑmlᚋpedigreeᚋlineageᚐValueChange(ctx context.Context, sel ast.SelectionSet, v lineage.ValueChange) graphql.Marshaler {
 	return ec._ValueChange(ctx, sel, &v)
 }
@@ -35566,6 +36647,13 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) marshalOArtifactLocation2ᚖgithubᚗcomᚋpedigreeᚑmlᚋpedigreeᚋgraphᚋmodelᚐArtifactLocation(ctx context.Context, sel ast.SelectionSet, v *model.ArtifactLocation) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ArtifactLocation(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {

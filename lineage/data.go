@@ -20,10 +20,19 @@ func (in *RegisterDatasetVersionInput) validate() (name string, err error) {
 	if name, err = checkName("dataset", in.Dataset); err != nil {
 		return "", err
 	}
+	if in.Digest == "" {
+		return "", Invalid("digest", "is required: give digest, or upload (the digest of an uploaded blob)")
+	}
 	if in.Digest, err = checkDigest("digest", in.Digest, true); err != nil {
 		return "", err
 	}
 	if err := checkURI("uri", in.URI, false); err != nil {
+		return "", err
+	}
+	if err := checkOrigin("uri", in.URI, in.Digest, in.Upload, in.Verified); err != nil {
+		return "", err
+	}
+	if err := checkSize("size", in.Size); err != nil {
 		return "", err
 	}
 	if err := checkLine("format", in.Format, 64); err != nil {
@@ -83,7 +92,7 @@ func (s *Service) RegisterDatasetVersion(ctx context.Context, in RegisterDataset
 		dv = &DatasetVersion{
 			Meta:    Meta{ID: NewID(KindDatasetVersion, name, itoa(v)), Description: in.Description, Tags: in.Tags},
 			Dataset: in.Dataset, Version: v, URI: in.URI, Digest: in.Digest, Format: in.Format,
-			Rows: in.Rows, Schema: in.Schema, Stats: in.Stats,
+			Rows: in.Rows, Schema: in.Schema, Stats: in.Stats, Size: in.Size, Verified: in.Verified,
 		}
 		if err := create(tx, dv, datasetID, now); err != nil {
 			return err
@@ -393,10 +402,16 @@ func (s *Service) RegisterArtifact(ctx context.Context, in RegisterArtifactInput
 	if err != nil {
 		return nil, err
 	}
+	if in.Digest == "" {
+		return nil, Invalid("digest", "is required: give digest, or upload (the digest of an uploaded blob)")
+	}
 	if in.Digest, err = checkDigest("digest", in.Digest, true); err != nil {
 		return nil, err
 	}
 	if err := checkURI("uri", in.URI, false); err != nil {
+		return nil, err
+	}
+	if err := checkOrigin("uri", in.URI, in.Digest, in.Upload, in.Verified); err != nil {
 		return nil, err
 	}
 	if err := checkLine("type", in.Type, 64); err != nil {
@@ -405,8 +420,8 @@ func (s *Service) RegisterArtifact(ctx context.Context, in RegisterArtifactInput
 	if err := checkLine("mediaType", in.MediaType, 128); err != nil {
 		return nil, err
 	}
-	if in.Size != nil && *in.Size < 0 {
-		return nil, Invalid("size", "must not be negative")
+	if err := checkSize("size", in.Size); err != nil {
+		return nil, err
 	}
 	if err := checkMeta(in.Description, in.Tags); err != nil {
 		return nil, err
@@ -433,7 +448,7 @@ func (s *Service) RegisterArtifact(ctx context.Context, in RegisterArtifactInput
 			return err
 		}
 		a = &Artifact{Meta: Meta{ID: NewID(KindArtifact, name, itoa(v)), Description: in.Description, Tags: in.Tags},
-			Name: in.Name, Version: v, Type: in.Type, URI: in.URI, Digest: in.Digest, MediaType: in.MediaType, Size: in.Size}
+			Name: in.Name, Version: v, Type: in.Type, URI: in.URI, Digest: in.Digest, MediaType: in.MediaType, Size: in.Size, Verified: in.Verified}
 		if err := create(tx, a, "", now); err != nil {
 			return err
 		}

@@ -19,7 +19,23 @@ type RegisterDatasetVersionInput struct {
 	Description string
 	Tags        map[string]string
 	DerivedFrom []ID // DERIVED_FROM edges, recorded without a run
+
+	// Upload, Size and Verified are set by the transport, never by a
+	// client directly: see Upload. They are omitted from idempotency
+	// digests when empty.
+	Upload   string `json:",omitempty"`
+	Size     *int64 `json:",omitempty"`
+	Verified bool   `json:",omitempty"`
 }
+
+// Uploads. A client that uploaded bytes to Pedigree's artifact storage
+// names the blob by its digest (Upload). lineage does not import the
+// storage: the transport (resolvers) looks the blob up, replaces the URI,
+// digest and size with what the storage computed, and sets Verified. The
+// Service accepts a pedigree:// URI only with Verified set, so a client
+// cannot claim a stored, checked blob by typing its URI, and refuses an
+// Upload that no transport resolved. External URIs (s3://, gs://, …) are
+// references: never fetched, never Verified.
 
 type SplitInput struct {
 	Name     string
@@ -72,6 +88,10 @@ type RegisterArtifactInput struct {
 	DerivedFrom []ID
 	Description string
 	Tags        map[string]string
+
+	// Set by the transport from an upload; see RegisterDatasetVersionInput.
+	Upload   string `json:",omitempty"`
+	Verified bool   `json:",omitempty"`
 }
 
 // RunInput is an input of a run and the role it played.
@@ -113,6 +133,11 @@ type RegisterModelVersionInput struct {
 	Description    string
 	Tags           map[string]string
 	IdempotencyKey string
+
+	// Set by the transport from an upload; see RegisterDatasetVersionInput.
+	Upload       string `json:",omitempty"`
+	ArtifactSize *int64 `json:",omitempty"`
+	Verified     bool   `json:",omitempty"`
 }
 
 type TransitionInput struct {

@@ -24,10 +24,19 @@ func (s *Service) RegisterModelVersion(ctx context.Context, in RegisterModelVers
 	if _, err := ParseID("run", string(in.Run)); err != nil {
 		return nil, err
 	}
+	if in.ArtifactURI == "" {
+		return nil, Invalid("artifactUri", "is required: give artifactUri (an s3://, gs:// or azblob:// reference) or upload (the digest of an uploaded blob)")
+	}
 	if err := checkArtifactURI("artifactUri", in.ArtifactURI); err != nil {
 		return nil, err
 	}
 	if in.ArtifactDigest, err = checkDigest("artifactDigest", in.ArtifactDigest, false); err != nil {
+		return nil, err
+	}
+	if err := checkOrigin("artifactUri", in.ArtifactURI, in.ArtifactDigest, in.Upload, in.Verified); err != nil {
+		return nil, err
+	}
+	if err := checkSize("artifactSize", in.ArtifactSize); err != nil {
 		return nil, err
 	}
 	if err := checkLine("framework", in.Framework, 64); err != nil {
@@ -70,6 +79,7 @@ func (s *Service) RegisterModelVersion(ctx context.Context, in RegisterModelVers
 			Meta:  Meta{ID: NewID(KindModelVersion, name, itoa(v)), Description: in.Description, Tags: in.Tags},
 			Model: model.Name, Version: v, Run: in.Run, ArtifactURI: in.ArtifactURI, ArtifactDigest: in.ArtifactDigest,
 			Framework: in.Framework, Signature: in.Signature, Stage: StageNone,
+			ArtifactSize: in.ArtifactSize, ArtifactVerified: in.Verified,
 		}
 		if err := create(tx, mv, mid, now); err != nil {
 			return err

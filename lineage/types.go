@@ -51,6 +51,11 @@ type DatasetVersion struct {
 	Rows    *int64          `json:"rows,omitempty"`
 	Schema  []Column        `json:"schema,omitempty"`
 	Stats   json.RawMessage `json:"stats,omitempty"` // feature distributions, free-form JSON
+	// Size is the data's length in bytes when the server stored it.
+	Size *int64 `json:"size,omitempty"`
+	// Verified: URI is a blob the server stored and hashed to Digest
+	// (an upload); false for external references, which are never fetched.
+	Verified bool `json:"verified,omitempty"`
 }
 
 type Split struct {
@@ -199,6 +204,12 @@ type ModelVersion struct {
 	Signature      json.RawMessage `json:"signature,omitempty"`
 	Stage          Stage           `json:"stage"`
 	Aliases        []string        `json:"aliases,omitempty"` // kept in step with Model.Aliases
+	// ArtifactSize is the artifact's length in bytes, known when the
+	// server stored it (nil otherwise).
+	ArtifactSize *int64 `json:"artifactSize,omitempty"`
+	// ArtifactVerified: ArtifactURI is a blob the server stored and hashed
+	// to ArtifactDigest (an upload); false for external references.
+	ArtifactVerified bool `json:"artifactVerified,omitempty"`
 }
 
 type Artifact struct {
@@ -210,6 +221,9 @@ type Artifact struct {
 	Digest    string `json:"digest"`
 	MediaType string `json:"mediaType,omitempty"`
 	Size      *int64 `json:"size,omitempty"`
+	// Verified: URI is a blob the server stored and hashed to Digest, and
+	// Size is its stored length (an upload); false for external references.
+	Verified bool `json:"verified,omitempty"`
 }
 
 // DeploymentStatus is the state of a deployment.

@@ -138,6 +138,15 @@ func checkURI(field, uri string, required bool) error {
 		if seg == ".." || seg == "." {
 			return Invalid(field, "must not contain '.' or '..' segments")
 		}
+		// A segment that a second decode would turn into a dot segment,
+		// a separator or a control character (%252e%252e, %252f, %2500)
+		// is refused too: some reader down the line may decode twice.
+		if again, err := url.PathUnescape(seg); err == nil && again != seg {
+			if again == ".." || again == "." || strings.ContainsAny(again, "/\\") ||
+				strings.IndexFunc(again, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+				return Invalid(field, "must not contain double-encoded '.', '/', '\\' or control characters")
+			}
+		}
 	}
 	return nil
 }
@@ -154,6 +163,35 @@ func checkArtifactURI(field, uri string) error {
 	u, _ := url.Parse(uri)
 	if !artifactSchemes[strings.ToLower(u.Scheme)] || u.Host == "" {
 		return Invalid(field, "must be an s3://, gs://, azblob:// or pedigree:// URI with a bucket")
+	}
+	return nil
+}
+
+// checkOrigin applies the upload rules (see RegisterDatasetVersionInput)
+// to a location that already passed checkURI: a pedigree:// URI only with
+// verified set, which the transport sets only for a blob it looked up in
+// artifact storage; an upload only if a transport resolved it.
+func checkOrigin(uriField, uri, digest, upload string, verified bool) error {
+	if upload != "" && !verified {
+		return Invalid("upload", "was not looked up in artifact storage")
+	}
+	stored := false
+	if u, err := url.Parse(uri); err == nil && strings.EqualFold(u.Scheme, "pedigree") {
+		stored = true
+	}
+	switch {
+	case stored && !verified:
+		return Invalid(uriField, "pedigree:// URIs come from uploads: pass upload (the digest of an uploaded blob) instead")
+	case verified && (!stored || digest == ""):
+		// A transport bug, not a client's: verified facts must describe a stored blob.
+		return Invalid(uriField, "a verified location must be a pedigree:// blob with its digest")
+	}
+	return nil
+}
+
+func checkSize(field string, size *int64) error {
+	if size != nil && *size < 0 {
+		return Invalid(field, "must not be negative")
 	}
 	return nil
 }

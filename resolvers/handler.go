@@ -26,6 +26,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/pedigree-ml/pedigree/artifact"
 	"github.com/pedigree-ml/pedigree/graph"
 	"github.com/pedigree-ml/pedigree/lineage"
 	"github.com/pedigree-ml/pedigree/webhook"
@@ -95,6 +96,17 @@ type Options struct {
 	// Webhooks serves the webhook queries and mutations; nil answers them
 	// with an error.
 	Webhooks *webhook.Dispatcher
+	// Artifacts stores uploads (uploadArtifact, createUploadUrl,
+	// completeUpload, register mutations with upload); nil answers those
+	// with UNAVAILABLE "artifact storage is not enabled".
+	Artifacts *artifact.Store
+	// MaxUploadBytes bounds one file of uploadArtifact; default
+	// DefaultMaxUploadBytes. A multipart body may be this plus 1 MiB.
+	MaxUploadBytes int64
+	// UploadMemory is how much of one uploaded file is held in memory
+	// before the rest is spooled to a temporary file; default
+	// DefaultUploadMemory.
+	UploadMemory int64
 }
 
 func (o *Options) defaults() {
@@ -108,6 +120,12 @@ func (o *Options) defaults() {
 	}
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.MaxUploadBytes <= 0 {
+		o.MaxUploadBytes = DefaultMaxUploadBytes
+	}
+	if o.UploadMemory <= 0 {
+		o.UploadMemory = DefaultUploadMemory
 	}
 	def(&o.ParserTokenLimit, DefaultParserTokenLimit)
 	def(&o.MaxDepth, DefaultMaxDepth)
@@ -125,9 +143,14 @@ func (o *Options) defaults() {
 }
 
 // NewHandler returns the /graphql endpoint:
-//   - POST with Content-Type application/json: queries and mutations. Other
-//     content types get 415: no form, multipart or text/plain transport, so
-//     a web page cannot post a mutation without a CORS preflight.
+//   - POST with Content-Type application/json: queries and mutations.
+//   - POST with Content-Type multipart/form-data (the GraphQL multipart
+//     request spec, for uploadArtifact) only with a GraphQL-Require-Preflight
+//     or Apollo-Require-Preflight header and a Content-Length: multipart is
+//     a content type a web page may post cross-origin without a CORS
+//     preflight, a custom header is not. 400 without the header.
+//   - Other content types get 415: no form or text/plain transport, so a
+//     web page cannot post a mutation without a CORS preflight.
 //   - GET with query parameters: queries only.
 //   - GET with a websocket upgrade (graphql-transport-ws): subscriptions
 //     only, from allowed origins.
@@ -145,13 +168,15 @@ type gqlHandler struct {
 
 func newHandler(svc service, opts Options) http.Handler {
 	opts.defaults()
-	r := &Resolver{svc: svc, hooks: opts.Webhooks, loaderWait: opts.LoaderWait, maxSubscriptions: opts.MaxSubscriptions}
+	r := &Resolver{svc: svc, hooks: opts.Webhooks, loaderWait: opts.LoaderWait, maxSubscriptions: opts.MaxSubscriptions,
+		blobs: opts.Artifacts, maxUploadBytes: opts.MaxUploadBytes}
 	es := graph.NewExecutableSchema(graph.Config{Resolvers: r})
 	es = graph.NewExecutableSchema(graph.Config{Resolvers: r, Complexity: complexityRoot(es.Schema())})
 
 	srv := handler.New(es)
 	// The handler has already chosen the transport by method and headers
 	// (see ServeHTTP); each request matches exactly one of these.
+	srv.AddTransport(postMultipart{maxOperations: opts.MaxBodyBytes, memory: opts.UploadMemory, timeout: opts.Timeout})
 	srv.AddTransport(postJSON{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.Websocket{
@@ -202,7 +227,7 @@ func newHandler(svc service, opts Options) http.Handler {
 	return cors.New(cors.Options{
 		AllowedOrigins: opts.AllowedOrigins,
 		AllowedMethods: []string{http.MethodGet, http.MethodPost},
-		AllowedHeaders: []string{"Content-Type", "Authorization", "X-Request-Id"},
+		AllowedHeaders: []string{"Content-Type", "Authorization", "X-Request-Id", headerPreflight, headerApolloPreflight},
 		MaxAge:         600,
 	}).Handler(h)
 }
@@ -241,11 +266,34 @@ func (h *gqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodPost:
 		st.transport = viaPOST
 		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		if err != nil || mt != "application/json" {
-			writeRequestError(rec, http.StatusUnsupportedMediaType, "POST requests must have Content-Type application/json")
+		switch {
+		case err == nil && mt == "application/json":
+			r.Body = http.MaxBytesReader(rec, r.Body, h.opts.MaxBodyBytes)
+		case err == nil && mt == "multipart/form-data":
+			st.transport = viaMultipart
+			if r.Header.Get(headerPreflight) == "" && r.Header.Get(headerApolloPreflight) == "" {
+				writeRequestError(rec, http.StatusBadRequest, "multipart requests must carry the header "+headerPreflight+": 1 (or "+headerApolloPreflight+"), which a web page cannot send without a CORS preflight")
+				return
+			}
+			max := h.opts.MaxUploadBytes + multipartOverhead
+			if r.ContentLength < 0 {
+				writeRequestError(rec, http.StatusLengthRequired, "multipart requests must have a Content-Length")
+				return
+			}
+			if r.ContentLength > max {
+				writeRequestError(rec, http.StatusRequestEntityTooLarge, fmt.Sprintf("multipart request body exceeds %d bytes (files up to %d bytes; PUT larger ones to /artifacts/)", max, h.opts.MaxUploadBytes))
+				return
+			}
+			r.Body = http.MaxBytesReader(rec, r.Body, max)
+			// The multipart transport starts the execution timeout once the
+			// body is read: a large file on a slow link is not an expensive query.
+			r.Header.Del("Upgrade")
+			h.srv.ServeHTTP(rec, r.WithContext(ctx))
+			return
+		default:
+			writeRequestError(rec, http.StatusUnsupportedMediaType, "POST requests must have Content-Type application/json (multipart/form-data for uploads)")
 			return
 		}
-		r.Body = http.MaxBytesReader(rec, r.Body, h.opts.MaxBodyBytes)
 		r.Header.Del("Upgrade")
 	case r.Method == http.MethodOptions:
 		rec.Header().Set("Allow", "GET, POST, OPTIONS")
@@ -340,6 +388,21 @@ var _ graphql.Transport = postJSON{}
 
 func (postJSON) Supports(r *http.Request) bool { return r.Method == http.MethodPost }
 
+// execute runs one decoded operation and writes its response.
+func execute(ctx context.Context, w http.ResponseWriter, exec graphql.GraphExecutor, params *graphql.RawParams) {
+	w.Header().Set("Content-Type", "application/json")
+	opCtx, errs := exec.CreateOperationContext(ctx, params)
+	if errs != nil {
+		if errcode.GetErrorKind(errs) == errcode.KindProtocol {
+			w.WriteHeader(http.StatusUnprocessableEntity)
+		}
+		writeResponse(w, exec.DispatchError(graphql.WithOperationContext(ctx, opCtx), errs))
+		return
+	}
+	responses, ctx := exec.DispatchOperation(ctx, opCtx)
+	writeResponse(w, responses(ctx))
+}
+
 func (postJSON) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	ctx := r.Context()
 	start := graphql.Now()
@@ -360,18 +423,7 @@ func (postJSON) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExe
 	}
 	params.Headers = r.Header
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
-
-	w.Header().Set("Content-Type", "application/json")
-	opCtx, errs := exec.CreateOperationContext(ctx, params)
-	if errs != nil {
-		if errcode.GetErrorKind(errs) == errcode.KindProtocol {
-			w.WriteHeader(http.StatusUnprocessableEntity)
-		}
-		writeResponse(w, exec.DispatchError(graphql.WithOperationContext(ctx, opCtx), errs))
-		return
-	}
-	responses, ctx := exec.DispatchOperation(ctx, opCtx)
-	writeResponse(w, responses(ctx))
+	execute(ctx, w, exec, params)
 }
 
 // decodeParams reads a GraphQL-over-HTTP request object. The message it

@@ -29,7 +29,8 @@ func TestPOSTContentTypes(t *testing.T) {
 		{"text/plain", http.StatusUnsupportedMediaType},
 		{"text/plain; charset=utf-8", http.StatusUnsupportedMediaType},
 		{"application/x-www-form-urlencoded", http.StatusUnsupportedMediaType},
-		{"multipart/form-data; boundary=x", http.StatusUnsupportedMediaType},
+		// Multipart (uploads) only with a preflight header (see upload_test.go).
+		{"multipart/form-data; boundary=x", http.StatusBadRequest},
 		{"application/graphql", http.StatusUnsupportedMediaType},
 		{"", http.StatusUnsupportedMediaType},
 	} {

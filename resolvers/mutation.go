@@ -14,10 +14,6 @@ import (
 
 type mutationResolver struct{ *Resolver }
 
-func (r mutationResolver) RegisterDatasetVersion(ctx context.Context, in lineage.RegisterDatasetVersionInput) (*lineage.DatasetVersion, error) {
-	return r.svc.RegisterDatasetVersion(ctx, in)
-}
-
 func (r mutationResolver) RegisterSplits(ctx context.Context, in lineage.RegisterSplitsInput) ([]*lineage.Split, error) {
 	return r.svc.RegisterSplits(ctx, in)
 }
@@ -32,10 +28,6 @@ func (r mutationResolver) RegisterCodeVersion(ctx context.Context, in lineage.Re
 
 func (r mutationResolver) RegisterEnvironment(ctx context.Context, in lineage.RegisterEnvironmentInput) (*lineage.Environment, error) {
 	return r.svc.RegisterEnvironment(ctx, in)
-}
-
-func (r mutationResolver) RegisterArtifact(ctx context.Context, in lineage.RegisterArtifactInput) (*lineage.Artifact, error) {
-	return r.svc.RegisterArtifact(ctx, in)
 }
 
 func (r mutationResolver) StartRun(ctx context.Context, in lineage.StartRunInput, idempotencyKey *string) (*lineage.Run, error) {
@@ -100,11 +92,6 @@ func (r mutationResolver) AddRunOutputs(ctx context.Context, in model.AddRunOutp
 
 func (r mutationResolver) FinishRun(ctx context.Context, in lineage.FinishRunInput) (*lineage.Run, error) {
 	return r.svc.FinishRun(ctx, in)
-}
-
-func (r mutationResolver) RegisterModelVersion(ctx context.Context, in lineage.RegisterModelVersionInput, idempotencyKey *string) (*lineage.ModelVersion, error) {
-	in.IdempotencyKey = deref(idempotencyKey)
-	return r.svc.RegisterModelVersion(ctx, in)
 }
 
 func (r mutationResolver) TransitionModelVersionStage(ctx context.Context, in lineage.TransitionInput) (*lineage.ModelVersion, error) {

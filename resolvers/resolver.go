@@ -9,6 +9,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/pedigree-ml/pedigree/artifact"
 	"github.com/pedigree-ml/pedigree/graph"
 	"github.com/pedigree-ml/pedigree/lineage"
 	"github.com/pedigree-ml/pedigree/webhook"
@@ -78,6 +79,10 @@ type Resolver struct {
 	loaderWait time.Duration
 	// maxSubscriptions bounds the subscriptions of one websocket connection.
 	maxSubscriptions int
+	// blobs stores uploads; nil: artifact storage is not enabled.
+	blobs *artifact.Store
+	// maxUploadBytes bounds one file of uploadArtifact.
+	maxUploadBytes int64
 }
 
 var _ graph.ResolverRoot = (*Resolver)(nil)

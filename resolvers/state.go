@@ -36,6 +36,7 @@ type transportKind string
 
 const (
 	viaPOST      transportKind = "POST"
+	viaMultipart transportKind = "multipart"
 	viaGET       transportKind = "GET"
 	viaWebsocket transportKind = "websocket"
 )

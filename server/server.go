@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pedigree-ml/pedigree/artifact"
 	"github.com/pedigree-ml/pedigree/lineage"
 	"github.com/pedigree-ml/pedigree/resolvers"
 	"github.com/pedigree-ml/pedigree/web"
@@ -33,6 +34,9 @@ type Options struct {
 	Webhooks *webhook.Dispatcher
 	// Artifacts serves /artifacts/ (uploads and downloads); nil: no route.
 	Artifacts http.Handler
+	// ArtifactStore backs the GraphQL upload mutations and the upload
+	// argument of the register mutations; nil: they answer UNAVAILABLE.
+	ArtifactStore *artifact.Store
 }
 
 // New returns the handler serving every route.
@@ -62,7 +66,7 @@ func New(svc *lineage.Service, opts Options) http.Handler {
 		http.Redirect(w, r, "/graphiql", http.StatusFound)
 	})
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", resolvers.NewHandler(svc, resolvers.Options{AllowedOrigins: opts.AllowedOrigins, Logger: opts.Logger, Webhooks: opts.Webhooks}))
+	mux.Handle("/graphql", resolvers.NewHandler(svc, resolvers.Options{AllowedOrigins: opts.AllowedOrigins, Logger: opts.Logger, Webhooks: opts.Webhooks, Artifacts: opts.ArtifactStore}))
 	mux.Handle("/", logRequests(opts.Logger, routes))
 	var handler http.Handler = mux
 	if opts.Artifacts != nil {

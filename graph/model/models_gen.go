@@ -3,6 +3,8 @@
 package model
 
 import (
+	"time"
+
 	"github.com/pedigree-ml/pedigree/lineage"
 	"github.com/pedigree-ml/pedigree/resolvers/scalar"
 	"github.com/pedigree-ml/pedigree/webhook"
@@ -22,6 +24,26 @@ type AddRunOutputsInput struct {
 	Run lineage.ID `json:"run"`
 	// Generated nodes (at most 1000 per call).
 	Outputs []lineage.ID `json:"outputs"`
+}
+
+// Where an artifact's bytes are. Either a blob in Pedigree's own artifact
+// storage (uri pedigree://artifacts/sha256/<hex>), stored by the server, which
+// computed its digest and size (verified: true), or an external reference
+// (s3://, gs://, azblob://, …) recorded as the client gave it and never
+// fetched by the server (verified: false).
+type ArtifactLocation struct {
+	// The location, e.g. pedigree://artifacts/sha256/<hex> or s3://bucket/path.
+	URI string `json:"uri"`
+	// Content digest, e.g. sha256:…; null when unknown.
+	Digest *string `json:"digest,omitempty"`
+	// Size in bytes; null when unknown (external references).
+	Size *int64 `json:"size,omitempty"`
+	// True when the server stored the bytes and computed digest and size itself; false for external references.
+	Verified bool `json:"verified"`
+	// Where to download a stored blob: the path /artifacts/sha256/<hex>,
+	// relative to this server (GET, with Content-Length, the digest in
+	// X-Pedigree-Digest and range requests). Null for external references.
+	DownloadURL *string `json:"downloadUrl,omitempty"`
 }
 
 // The created webhook and its secret, shown this once.
@@ -318,6 +340,18 @@ type UpdateWebhookPayload struct {
 	Webhook *webhook.Webhook `json:"webhook"`
 	// The new signing secret, only when rotateSecret was set.
 	Secret *string `json:"secret,omitempty"`
+}
+
+// A pre-signed URL to PUT one file straight to the artifact bucket; completeUpload(id) then verifies and stores it.
+type UploadURL struct {
+	// Upload ID, for completeUpload.
+	ID lineage.ID `json:"id"`
+	// The pre-signed URL. It is a credential: do not log or share it.
+	URL string `json:"url"`
+	// HTTP method to send the file with (PUT).
+	Method string `json:"method"`
+	// When the URL stops working.
+	ExpiresAt time.Time `json:"expiresAt"`
 }
 
 // A page of webhook deliveries.

@@ -471,3 +471,49 @@ func wantModelSeqs(tb testing.TB, evs []lineage.Event, n int) {
 		}
 	}
 }
+
+// Locations the transport verified (uploads) are stored with their size and
+// marked verified; external references are recorded as given, unverified.
+func (h *harness) testUploadedLocations(t *testing.T) {
+	e := h.newEnv(t)
+	run := e.mustSimpleRun("churn")
+	hex := strings.TrimPrefix(dg("model bytes"), "sha256:")
+	uri, digest := "pedigree://artifacts/sha256/"+hex, "sha256:"+hex
+
+	mv, err := e.svc.RegisterModelVersion(e.ctx, lineage.RegisterModelVersionInput{Model: "churn", Run: run.ID,
+		ArtifactURI: uri, ArtifactDigest: digest, ArtifactSize: ptr(int64(11)), Verified: true, Upload: digest})
+	mustNoErr(t, "RegisterModelVersion(verified upload)", err)
+	ext := e.mustRegister("churn", run.ID)
+	dv, err := e.svc.RegisterDatasetVersion(e.ctx, lineage.RegisterDatasetVersionInput{Dataset: "customers",
+		URI: uri, Digest: digest, Size: ptr(int64(11)), Verified: true, Upload: digest})
+	mustNoErr(t, "RegisterDatasetVersion(verified upload)", err)
+	a, err := e.svc.RegisterArtifact(e.ctx, lineage.RegisterArtifactInput{Name: "report",
+		URI: uri, Digest: digest, Size: ptr(int64(11)), Verified: true, Upload: digest})
+	mustNoErr(t, "RegisterArtifact(verified upload)", err)
+
+	for _, id := range []lineage.ID{mv.ID, ext.ID, dv.ID, a.ID} {
+		n, err := e.svc.Node(e.ctx, id)
+		mustNoErr(t, "Node("+string(id)+")", err)
+		type loc struct {
+			URI, Digest string
+			Size        *int64
+			Verified    bool
+		}
+		var got, want loc
+		switch n := n.(type) {
+		case *lineage.ModelVersion:
+			got = loc{n.ArtifactURI, n.ArtifactDigest, n.ArtifactSize, n.ArtifactVerified}
+			want = loc{uri, digest, ptr(int64(11)), true}
+			if id == ext.ID {
+				want = loc{ext.ArtifactURI, ext.ArtifactDigest, nil, false}
+			}
+		case *lineage.DatasetVersion:
+			got, want = loc{n.URI, n.Digest, n.Size, n.Verified}, loc{uri, digest, ptr(int64(11)), true}
+		case *lineage.Artifact:
+			got, want = loc{n.URI, n.Digest, n.Size, n.Verified}, loc{uri, digest, ptr(int64(11)), true}
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s location (-want +got):\n%s", id, diff)
+		}
+	}
+}

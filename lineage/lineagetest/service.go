@@ -29,6 +29,7 @@ func (h *harness) serviceTests(t *testing.T) {
 		{"RegisterModelVersionIdempotency", h.testRegisterModelVersionIdempotency},
 		{"OneGeneratingRun", h.testOneGeneratingRun},
 		{"ContiguousVersions", h.testContiguousVersions},
+		{"UploadedLocations", h.testUploadedLocations},
 		{"ConcurrentRegistration", h.testConcurrentRegistration},
 		{"ConcurrentMixedWriters", h.testConcurrentMixedWriters},
 		{"OneProductionVersion", h.testOneProduction},

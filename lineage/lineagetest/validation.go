@@ -139,6 +139,39 @@ func (h *harness) testValidation(t *testing.T) {
 		{"encoded NUL", mvURI("s3://models/model.pkl%00.txt"), inv, "artifactUri"},
 		{"control character", mvURI("s3://models/model\x00.pkl"), inv, "artifactUri"},
 		{"empty", mvURI(""), inv, "artifactUri"},
+		// SECURITY.md's list for registerModelVersion sources, and the
+		// upload rules: a pedigree:// URI only from a verified upload.
+		{"file URI to /etc/passwd", mvURI("file:///etc/passwd"), inv, "artifactUri"},
+		{"proc self root", mvURI("//proc/self/root/etc"), inv, "artifactUri"},
+		{"link-local metadata host", mvURI("http://169.254.169.254/"), inv, "artifactUri"},
+		{"https to another host", mvURI("https://evil/x"), inv, "artifactUri"},
+		{"bucket escape with dot-dot", mvURI("s3://b/../../x"), inv, "artifactUri"},
+		{"bucket escape with encoded dot-dot", mvURI("s3://b/%2e%2e/x"), inv, "artifactUri"},
+		{"bucket escape with double-encoded dot-dot", mvURI("s3://b/%252e%252e/x"), inv, "artifactUri"},
+		{"backslashes", mvURI(`s3://b/a\b`), inv, "artifactUri"},
+		{"NUL", mvURI("s3://b/x\x00"), inv, "artifactUri"},
+		{"pedigree URI typed by hand", mvURI("pedigree://artifacts/sha256/" + hex64), inv, "artifactUri"},
+		{"pedigree URI in capitals typed by hand", mvURI("PEDIGREE://artifacts/sha256/" + hex64), inv, "artifactUri"},
+		{"pedigree URI with a digest but no upload", mvIn(func(in *lineage.RegisterModelVersionInput) {
+			in.ArtifactURI, in.ArtifactDigest = "pedigree://artifacts/sha256/"+hex64, "sha256:"+hex64
+		}), inv, "artifactUri"},
+		{"upload nobody looked up", mvIn(func(in *lineage.RegisterModelVersionInput) { in.Upload = "sha256:" + hex64 }), inv, "upload"},
+		{"verified external reference", mvIn(func(in *lineage.RegisterModelVersionInput) { in.Verified = true }), inv, "artifactUri"},
+		{"negative artifact size", mvIn(func(in *lineage.RegisterModelVersionInput) {
+			in.ArtifactURI, in.ArtifactDigest, in.Verified, in.ArtifactSize = "pedigree://artifacts/sha256/"+hex64, "sha256:"+hex64, true, ptr(int64(-1))
+		}), inv, "artifactSize"},
+		{"dataset pedigree URI typed by hand", func(e *env, w *world) error {
+			_, err := e.svc.RegisterDatasetVersion(ctx, lineage.RegisterDatasetVersionInput{Dataset: "c", Digest: "sha256:" + hex64, URI: "pedigree://artifacts/sha256/" + hex64})
+			return err
+		}, inv, "uri"},
+		{"artifact pedigree URI typed by hand", func(e *env, w *world) error {
+			_, err := e.svc.RegisterArtifact(ctx, lineage.RegisterArtifactInput{Name: "r", Digest: "sha256:" + hex64, URI: "pedigree://artifacts/sha256/" + hex64})
+			return err
+		}, inv, "uri"},
+		{"dataset upload nobody looked up", func(e *env, w *world) error {
+			_, err := e.svc.RegisterDatasetVersion(ctx, lineage.RegisterDatasetVersionInput{Dataset: "c", Digest: "sha256:" + hex64, Upload: "sha256:" + hex64})
+			return err
+		}, inv, "upload"},
 		{"dataset URI with dot-dot", func(e *env, w *world) error {
 			_, err := e.svc.RegisterDatasetVersion(ctx, lineage.RegisterDatasetVersionInput{Dataset: "c", Digest: dg("c"), URI: "s3://lake/../secret"})
 			return err

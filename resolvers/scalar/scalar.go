@@ -1,5 +1,5 @@
 // Package scalar holds the marshalers of Pedigree's custom GraphQL scalars
-// (Time, Int64, JSON), bound in gqlgen.yml. Input errors are lineage EINVALID
+// (Time, Int64, JSON, Upload), bound in gqlgen.yml. Input errors are lineage EINVALID
 // errors so that the error presenter reports them as BAD_USER_INPUT, with the
 // offending argument as extensions.field, instead of scrubbing them as internal.
 package scalar
@@ -197,4 +197,17 @@ func number(field string, v any) (float64, error) {
 		return float64(n), nil
 	}
 	return 0, lineage.Invalid(field, "must be a number")
+}
+
+// MarshalUpload is never used: Upload is an input-only scalar.
+func MarshalUpload(graphql.Upload) graphql.Marshaler { return graphql.Null }
+
+// UnmarshalUpload accepts only the file the multipart transport put in the
+// variables; anything a client writes in JSON is refused.
+func UnmarshalUpload(v any) (graphql.Upload, error) {
+	u, ok := v.(graphql.Upload)
+	if !ok {
+		return graphql.Upload{}, invalid("must be a file: send it as a part of a multipart/form-data request (GraphQL multipart request spec)")
+	}
+	return u, nil
 }
