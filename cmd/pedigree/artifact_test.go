@@ -264,3 +264,27 @@ func peakRSS(tb testing.TB, pid int) int64 {
 	tb.Fatal("no VmHWM in /proc status")
 	return 0
 }
+
+// serve collects unreferenced artifacts on its own: an orphan goes once
+// it is older than the grace period, a registered one stays.
+func TestServeCollectsGarbage(t *testing.T) {
+	m := MustServe(t, t.TempDir(), "--gc-interval", "50ms", "--gc-grace", "300ms") // registration comes well within the grace
+	c := newClient(m.URL())
+	_, orphan := putArtifact(t, m.URL(), strings.NewReader("orphan"), 6, "")
+	_, kept := putArtifact(t, m.URL(), strings.NewReader("weights"), 7, "")
+	var r struct{ StartRun idResult }
+	c.must(t, startRun, map[string]any{"in": map[string]any{"experiment": "gc"}}, &r)
+	c.must(t, registerVersion, map[string]any{"in": map[string]any{"model": "churn", "run": r.StartRun.ID, "upload": kept.Digest}}, nil)
+	status := func(d string) int {
+		resp, err := http.Get(m.URL() + "/artifacts/sha256/" + strings.TrimPrefix(d, "sha256:"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	waitUntil(t, "the orphan to be collected", func() bool { return status(orphan.Digest) == http.StatusNotFound })
+	if got := status(kept.Digest); got != http.StatusOK {
+		t.Errorf("registered artifact after GC: %d, want 200", got)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"time"
 
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/azureblob" // azblob://CONTAINER
@@ -47,4 +48,27 @@ func openBucket(ctx context.Context, rawURL, dataDir string) (*blob.Bucket, erro
 		return nil, fmt.Errorf("--blob-url: %w (want file://, mem://, s3://, gs:// or azblob://)", err)
 	}
 	return b, nil
+}
+
+// collectGarbage deletes unreferenced artifacts older than the grace period
+// every interval, on one replica at a time.
+func (m *Main) collectGarbage(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(m.GCInterval):
+		}
+		refs, err := collectReferences(ctx, m.Store)
+		if err != nil {
+			m.Logger.Warn("artifact gc skipped", "err", err)
+			continue
+		}
+		deleted, err := m.Artifacts.GC(ctx, func(d string) bool { return len(refs[d]) > 0 }, m.GCGrace, false)
+		if err != nil && ctx.Err() == nil {
+			m.Logger.Warn("artifact gc", "deleted", len(deleted), "err", err)
+		} else if len(deleted) > 0 {
+			m.Logger.Info("artifact gc", "deleted", len(deleted))
+		}
+	}
 }

@@ -56,14 +56,12 @@ func (c *eventConfig) validate() error {
 // leaseTTL is how long a crashed replica's event workers hold others off.
 const leaseTTL = 15 * time.Second
 
-// startEvents starts the webhook dispatcher and the pub/sub publisher;
-// stopEvents stops them.
-func (m *Main) startEvents() error {
+// startEvents starts the webhook dispatcher and the pub/sub publisher
+// until ctx is done; stopEvents stops every background worker.
+func (m *Main) startEvents(ctx context.Context) error {
 	if err := m.Events.validate(); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	m.stopWorkers = cancel
 	m.Webhooks = webhook.New(m.Service, webhook.Options{
 		AllowPrivate: m.Events.WebhookAllowPrivate,
 		Timeout:      m.Events.WebhookTimeout,
@@ -97,7 +95,9 @@ func (m *Main) stopEvents() error {
 		return nil
 	}
 	m.stopWorkers()
-	m.workers.Wait()
+	if m.workers != nil {
+		m.workers.Wait()
+	}
 	m.stopWorkers = nil
 	if m.topic == nil {
 		return nil

@@ -19,7 +19,7 @@ func main() {
 	defer stop()
 	if err := newRootCommand().ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "pedigree:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }
 
@@ -30,7 +30,8 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCommand(), newExportCommand(), newImportCommand(), newMigrateCommand(), newWatchCommand())
+	root.AddCommand(newServeCommand(), newExportCommand(), newImportCommand(), newMigrateCommand(), newWatchCommand(),
+		newArtifactCommand(), newModelCommand(), newVerifyCommand(), newGCCommand())
 	return root
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/pedigree-ml/pedigree/lineage"
 	"github.com/pedigree-ml/pedigree/lineage/neo4j"
 	"github.com/pedigree-ml/pedigree/lineage/sqlite"
+	"github.com/pedigree-ml/pedigree/outbox"
 	"github.com/pedigree-ml/pedigree/resolvers"
 	"github.com/pedigree-ml/pedigree/server"
 	"github.com/pedigree-ml/pedigree/webhook"
@@ -44,6 +45,8 @@ type Main struct {
 	Events               eventConfig
 	BlobURL              string
 	MaxUploadBytes       int64
+	GCInterval           time.Duration
+	GCGrace              time.Duration
 
 	Logger    *slog.Logger
 	Store     lineage.Store
@@ -76,6 +79,8 @@ func NewMain() *Main {
 		Events:               eventConfigFromEnv(),
 		BlobURL:              env("PEDIGREE_BLOB_URL", ""),
 		MaxUploadBytes:       envInt("PEDIGREE_MAX_UPLOAD_BYTES", 0),
+		GCInterval:           envDuration("PEDIGREE_GC_INTERVAL", time.Hour),
+		GCGrace:              envDuration("PEDIGREE_GC_GRACE", 24*time.Hour),
 	}
 }
 
@@ -110,6 +115,8 @@ func (m *Main) BindFlags(fs *pflag.FlagSet) {
 	bindNeo4jFlags(fs, &m.Neo4j)
 	m.Events.bindFlags(fs)
 	fs.StringVar(&m.BlobURL, "blob-url", m.BlobURL, "artifact bucket: file:///dir, mem://, s3://bucket?region=…, gs://bucket, azblob://container; default: artifacts/ in --data-dir (PEDIGREE_BLOB_URL)")
+	fs.DurationVar(&m.GCInterval, "gc-interval", m.GCInterval, "how often unreferenced artifacts are collected; 0: never (PEDIGREE_GC_INTERVAL)")
+	fs.DurationVar(&m.GCGrace, "gc-grace", m.GCGrace, "age below which an unreferenced artifact is kept, to give its upload time to be registered (PEDIGREE_GC_GRACE)")
 	fs.Int64Var(&m.MaxUploadBytes, "max-upload-bytes", m.MaxUploadBytes, "largest artifact upload accepted; 0: no limit (PEDIGREE_MAX_UPLOAD_BYTES)")
 }
 
@@ -151,18 +158,26 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			return err
 		}
 	}
-	if err := m.startEvents(); err != nil {
+	workers, stop := context.WithCancel(context.Background())
+	m.stopWorkers = stop
+	if err := m.startEvents(workers); err != nil {
 		return err
 	}
 	if m.MaxUploadBytes < 0 {
 		return errors.New("--max-upload-bytes: must be a number of bytes, 0 for no limit")
 	}
+	if m.GCInterval < 0 || m.GCGrace < 0 {
+		return errors.New("--gc-interval, --gc-grace: must be durations such as 1h (0 turns collection off)")
+	}
 	if m.Bucket, err = openBucket(ctx, m.BlobURL, m.DataDir); err != nil {
 		return err
 	}
 	m.Artifacts = artifact.New(m.Bucket, artifact.Options{Logger: m.Logger, MaxUploadBytes: m.MaxUploadBytes})
+	if m.GCInterval > 0 {
+		m.goWorker(func() { outbox.Lead(workers, m.Store, "artifact-gc", leaseTTL, m.collectGarbage) })
+	}
 	opts := server.Options{AllowedOrigins: m.AllowedOrigins, Logger: m.Logger, Webhooks: m.Webhooks,
-		Artifacts: m.Artifacts.Handler(artifact.HandlerOptions{RequestID: resolvers.RequestID})}
+		Artifacts: m.Artifacts.Handler(artifact.HandlerOptions{RequestID: resolvers.RequestID}), ArtifactStore: m.Artifacts}
 	if loopback {
 		opts.AllowedHosts = append([]string{"localhost"}, m.AllowedHosts...)
 	}
