@@ -26,7 +26,7 @@ generate:
 
 # graph/ is generated: regenerating must not change it.
 check-generated: generate
-	git diff --exit-code -- graph/ || (echo "graph/ is out of date: run make generate and commit" >&2; exit 1)
+	git diff --exit-code -- graph/ client/generated.go || (echo "graph/ or client/generated.go is out of date: run make generate and commit" >&2; exit 1)
 
 # Neo4j's own Cypher linter, from npm: lineage/neo4j/cypher_lint_test.go checks
 # every statement with it offline. make test requires it rather than skipping.
