@@ -2,12 +2,13 @@
 # store (with the churn demo loaded), `make test` runs every test.
 
 GO      ?= go
+PYTHON  ?= python3
 BIN     := bin/pedigree
 DEMO    ?= 1
 ARGS    ?=
 WEB_SRC := $(shell find web/src web/*.html web/vite.config.js web/package.json -type f 2>/dev/null)
 
-.PHONY: run build web cypherlint test test-go test-web generate check-generated bench clean
+.PHONY: run build web cypherlint test test-go test-web test-python generate check-generated bench clean
 
 run: build
 	$(BIN) serve $(if $(filter 1,$(DEMO)),--demo) $(ARGS)
@@ -41,9 +42,14 @@ test: web check-generated cypherlint
 	$(GO) tool staticcheck ./...
 	PEDIGREE_REQUIRE_CYPHERLINT=1 $(GO) test ./...
 	$(MAKE) test-web
+	$(MAKE) test-python
 
 test-web: build
 	web/e2e/with-server.sh $(BIN) node web/e2e/graphiql.smoke.mjs
+
+# The Python client's tests start their own servers from the binary just built.
+test-python: build
+	cd clients/python && PEDIGREE_BIN=$(abspath $(BIN)) $(PYTHON) -m unittest discover -s tests
 
 bench:
 	$(GO) test -run '^$$' -bench . -short ./lineage/sqlite/ ./resolvers/ ./cmd/pedigree/
