@@ -4,9 +4,9020 @@ package client
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"time"
 
 	"github.com/Khan/genqlient/graphql"
 )
+
+// AddRunOutputsAddRunOutputsRun includes the requested fields of the GraphQL type Run.
+// The GraphQL type's documentation follows.
+//
+// One execution of training, evaluation or any step that consumes and produces nodes.
+type AddRunOutputsAddRunOutputsRun struct {
+	// ID, run:…, server-assigned and time-ordered.
+	Id string `json:"id"`
+}
+
+// GetId returns AddRunOutputsAddRunOutputsRun.Id, and is useful for accessing the field via an interface.
+func (v *AddRunOutputsAddRunOutputsRun) GetId() string { return v.Id }
+
+// Records nodes a run generated.
+type AddRunOutputsInput struct {
+	// The run.
+	Run string `json:"run"`
+	// Generated nodes (at most 1000 per call).
+	Outputs []string `json:"outputs"`
+}
+
+// GetRun returns AddRunOutputsInput.Run, and is useful for accessing the field via an interface.
+func (v *AddRunOutputsInput) GetRun() string { return v.Run }
+
+// GetOutputs returns AddRunOutputsInput.Outputs, and is useful for accessing the field via an interface.
+func (v *AddRunOutputsInput) GetOutputs() []string { return v.Outputs }
+
+// AddRunOutputsResponse is returned by AddRunOutputs on success.
+type AddRunOutputsResponse struct {
+	// Records nodes a run generated.
+	AddRunOutputs AddRunOutputsAddRunOutputsRun `json:"addRunOutputs"`
+}
+
+// GetAddRunOutputs returns AddRunOutputsResponse.AddRunOutputs, and is useful for accessing the field via an interface.
+func (v *AddRunOutputsResponse) GetAddRunOutputs() AddRunOutputsAddRunOutputsRun {
+	return v.AddRunOutputs
+}
+
+// ChangeFields includes the GraphQL fields of Change requested by the fragment ChangeFields.
+// The GraphQL type's documentation follows.
+//
+// An entity only on one side of a diff, or replaced between the sides.
+type ChangeFields struct {
+	// Added, removed or changed.
+	Kind ChangeKind `json:"kind"`
+	// The older side's entity; null when ADDED.
+	Before *ChangeFieldsBeforeNode `json:"-"`
+	// The newer side's entity; null when REMOVED.
+	After *ChangeFieldsAfterNode `json:"-"`
+}
+
+// GetKind returns ChangeFields.Kind, and is useful for accessing the field via an interface.
+func (v *ChangeFields) GetKind() ChangeKind { return v.Kind }
+
+// GetBefore returns ChangeFields.Before, and is useful for accessing the field via an interface.
+func (v *ChangeFields) GetBefore() *ChangeFieldsBeforeNode { return v.Before }
+
+// GetAfter returns ChangeFields.After, and is useful for accessing the field via an interface.
+func (v *ChangeFields) GetAfter() *ChangeFieldsAfterNode { return v.After }
+
+func (v *ChangeFields) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ChangeFields
+		Before json.RawMessage `json:"before"`
+		After  json.RawMessage `json:"after"`
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ChangeFields = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	{
+		dst := &v.Before
+		src := firstPass.Before
+		if len(src) != 0 && string(src) != "null" {
+			*dst = new(ChangeFieldsBeforeNode)
+			err = __unmarshalChangeFieldsBeforeNode(
+				src, *dst)
+			if err != nil {
+				return fmt.Errorf(
+					"unable to unmarshal ChangeFields.Before: %w", err)
+			}
+		}
+	}
+
+	{
+		dst := &v.After
+		src := firstPass.After
+		if len(src) != 0 && string(src) != "null" {
+			*dst = new(ChangeFieldsAfterNode)
+			err = __unmarshalChangeFieldsAfterNode(
+				src, *dst)
+			if err != nil {
+				return fmt.Errorf(
+					"unable to unmarshal ChangeFields.After: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+type __premarshalChangeFields struct {
+	Kind ChangeKind `json:"kind"`
+
+	Before json.RawMessage `json:"before"`
+
+	After json.RawMessage `json:"after"`
+}
+
+func (v *ChangeFields) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ChangeFields) __premarshalJSON() (*__premarshalChangeFields, error) {
+	var retval __premarshalChangeFields
+
+	retval.Kind = v.Kind
+	{
+
+		dst := &retval.Before
+		src := v.Before
+		if src != nil {
+			var err error
+			*dst, err = __marshalChangeFieldsBeforeNode(
+				src)
+			if err != nil {
+				return nil, fmt.Errorf(
+					"unable to marshal ChangeFields.Before: %w", err)
+			}
+		}
+	}
+	{
+
+		dst := &retval.After
+		src := v.After
+		if src != nil {
+			var err error
+			*dst, err = __marshalChangeFieldsAfterNode(
+				src)
+			if err != nil {
+				return nil, fmt.Errorf(
+					"unable to marshal ChangeFields.After: %w", err)
+			}
+		}
+	}
+	return &retval, nil
+}
+
+// ChangeFieldsAfterArtifact includes the requested fields of the GraphQL type Artifact.
+// The GraphQL type's documentation follows.
+//
+// Any other versioned object: config, report, plot, image, …
+type ChangeFieldsAfterArtifact struct {
+	Typename        *string `json:"__typename"`
+	NodeRefArtifact `json:"-"`
+}
+
+// GetTypename returns ChangeFieldsAfterArtifact.Typename, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterArtifact) GetTypename() *string { return v.Typename }
+
+// GetId returns ChangeFieldsAfterArtifact.Id, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterArtifact) GetId() string { return v.NodeRefArtifact.Id }
+
+// GetKind returns ChangeFieldsAfterArtifact.Kind, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterArtifact) GetKind() NodeKind { return v.NodeRefArtifact.Kind }
+
+// GetLabel returns ChangeFieldsAfterArtifact.Label, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterArtifact) GetLabel() string { return v.NodeRefArtifact.Label }
+
+func (v *ChangeFieldsAfterArtifact) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ChangeFieldsAfterArtifact
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ChangeFieldsAfterArtifact = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefArtifact)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalChangeFieldsAfterArtifact struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ChangeFieldsAfterArtifact) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ChangeFieldsAfterArtifact) __premarshalJSON() (*__premarshalChangeFieldsAfterArtifact, error) {
+	var retval __premarshalChangeFieldsAfterArtifact
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefArtifact.Id
+	retval.Kind = v.NodeRefArtifact.Kind
+	retval.Label = v.NodeRefArtifact.Label
+	return &retval, nil
+}
+
+// ChangeFieldsAfterCodeVersion includes the requested fields of the GraphQL type CodeVersion.
+// The GraphQL type's documentation follows.
+//
+// A version of code: repository and commit (plus diff digest when dirty).
+type ChangeFieldsAfterCodeVersion struct {
+	Typename           *string `json:"__typename"`
+	NodeRefCodeVersion `json:"-"`
+}
+
+// GetTypename returns ChangeFieldsAfterCodeVersion.Typename, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterCodeVersion) GetTypename() *string { return v.Typename }
+
+// GetId returns ChangeFieldsAfterCodeVersion.Id, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterCodeVersion) GetId() string { return v.NodeRefCodeVersion.Id }
+
+// GetKind returns ChangeFieldsAfterCodeVersion.Kind, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterCodeVersion) GetKind() NodeKind { return v.NodeRefCodeVersion.Kind }
+
+// GetLabel returns ChangeFieldsAfterCodeVersion.Label, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterCodeVersion) GetLabel() string { return v.NodeRefCodeVersion.Label }
+
+func (v *ChangeFieldsAfterCodeVersion) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ChangeFieldsAfterCodeVersion
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ChangeFieldsAfterCodeVersion = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefCodeVersion)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalChangeFieldsAfterCodeVersion struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ChangeFieldsAfterCodeVersion) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ChangeFieldsAfterCodeVersion) __premarshalJSON() (*__premarshalChangeFieldsAfterCodeVersion, error) {
+	var retval __premarshalChangeFieldsAfterCodeVersion
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefCodeVersion.Id
+	retval.Kind = v.NodeRefCodeVersion.Kind
+	retval.Label = v.NodeRefCodeVersion.Label
+	return &retval, nil
+}
+
+// ChangeFieldsAfterDataset includes the requested fields of the GraphQL type Dataset.
+// The GraphQL type's documentation follows.
+//
+// A logical dataset: a name grouping immutable versions.
+type ChangeFieldsAfterDataset struct {
+	Typename       *string `json:"__typename"`
+	NodeRefDataset `json:"-"`
+}
+
+// GetTypename returns ChangeFieldsAfterDataset.Typename, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterDataset) GetTypename() *string { return v.Typename }
+
+// GetId returns ChangeFieldsAfterDataset.Id, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterDataset) GetId() string { return v.NodeRefDataset.Id }
+
+// GetKind returns ChangeFieldsAfterDataset.Kind, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterDataset) GetKind() NodeKind { return v.NodeRefDataset.Kind }
+
+// GetLabel returns ChangeFieldsAfterDataset.Label, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterDataset) GetLabel() string { return v.NodeRefDataset.Label }
+
+func (v *ChangeFieldsAfterDataset) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ChangeFieldsAfterDataset
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ChangeFieldsAfterDataset = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefDataset)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalChangeFieldsAfterDataset struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ChangeFieldsAfterDataset) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ChangeFieldsAfterDataset) __premarshalJSON() (*__premarshalChangeFieldsAfterDataset, error) {
+	var retval __premarshalChangeFieldsAfterDataset
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefDataset.Id
+	retval.Kind = v.NodeRefDataset.Kind
+	retval.Label = v.NodeRefDataset.Label
+	return &retval, nil
+}
+
+// ChangeFieldsAfterDatasetVersion includes the requested fields of the GraphQL type DatasetVersion.
+// The GraphQL type's documentation follows.
+//
+// An immutable snapshot of a dataset.
+type ChangeFieldsAfterDatasetVersion struct {
+	Typename              *string `json:"__typename"`
+	NodeRefDatasetVersion `json:"-"`
+}
+
+// GetTypename returns ChangeFieldsAfterDatasetVersion.Typename, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterDatasetVersion) GetTypename() *string { return v.Typename }
+
+// GetId returns ChangeFieldsAfterDatasetVersion.Id, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterDatasetVersion) GetId() string { return v.NodeRefDatasetVersion.Id }
+
+// GetKind returns ChangeFieldsAfterDatasetVersion.Kind, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterDatasetVersion) GetKind() NodeKind { return v.NodeRefDatasetVersion.Kind }
+
+// GetLabel returns ChangeFieldsAfterDatasetVersion.Label, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterDatasetVersion) GetLabel() string { return v.NodeRefDatasetVersion.Label }
+
+func (v *ChangeFieldsAfterDatasetVersion) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ChangeFieldsAfterDatasetVersion
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ChangeFieldsAfterDatasetVersion = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefDatasetVersion)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalChangeFieldsAfterDatasetVersion struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ChangeFieldsAfterDatasetVersion) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ChangeFieldsAfterDatasetVersion) __premarshalJSON() (*__premarshalChangeFieldsAfterDatasetVersion, error) {
+	var retval __premarshalChangeFieldsAfterDatasetVersion
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefDatasetVersion.Id
+	retval.Kind = v.NodeRefDatasetVersion.Kind
+	retval.Label = v.NodeRefDatasetVersion.Label
+	return &retval, nil
+}
+
+// ChangeFieldsAfterDeployment includes the requested fields of the GraphQL type Deployment.
+// The GraphQL type's documentation follows.
+//
+// A model version in an environment (staging, prod, …): one per version and
+// environment. It SERVES its version until it is DECOMMISSIONED.
+type ChangeFieldsAfterDeployment struct {
+	Typename          *string `json:"__typename"`
+	NodeRefDeployment `json:"-"`
+}
+
+// GetTypename returns ChangeFieldsAfterDeployment.Typename, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterDeployment) GetTypename() *string { return v.Typename }
+
+// GetId returns ChangeFieldsAfterDeployment.Id, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterDeployment) GetId() string { return v.NodeRefDeployment.Id }
+
+// GetKind returns ChangeFieldsAfterDeployment.Kind, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterDeployment) GetKind() NodeKind { return v.NodeRefDeployment.Kind }
+
+// GetLabel returns ChangeFieldsAfterDeployment.Label, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterDeployment) GetLabel() string { return v.NodeRefDeployment.Label }
+
+func (v *ChangeFieldsAfterDeployment) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ChangeFieldsAfterDeployment
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ChangeFieldsAfterDeployment = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefDeployment)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalChangeFieldsAfterDeployment struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ChangeFieldsAfterDeployment) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ChangeFieldsAfterDeployment) __premarshalJSON() (*__premarshalChangeFieldsAfterDeployment, error) {
+	var retval __premarshalChangeFieldsAfterDeployment
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefDeployment.Id
+	retval.Kind = v.NodeRefDeployment.Kind
+	retval.Label = v.NodeRefDeployment.Label
+	return &retval, nil
+}
+
+// ChangeFieldsAfterEnvironment includes the requested fields of the GraphQL type Environment.
+// The GraphQL type's documentation follows.
+//
+// A runtime environment, identified by the digest of its contents.
+type ChangeFieldsAfterEnvironment struct {
+	Typename           *string `json:"__typename"`
+	NodeRefEnvironment `json:"-"`
+}
+
+// GetTypename returns ChangeFieldsAfterEnvironment.Typename, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterEnvironment) GetTypename() *string { return v.Typename }
+
+// GetId returns ChangeFieldsAfterEnvironment.Id, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterEnvironment) GetId() string { return v.NodeRefEnvironment.Id }
+
+// GetKind returns ChangeFieldsAfterEnvironment.Kind, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterEnvironment) GetKind() NodeKind { return v.NodeRefEnvironment.Kind }
+
+// GetLabel returns ChangeFieldsAfterEnvironment.Label, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterEnvironment) GetLabel() string { return v.NodeRefEnvironment.Label }
+
+func (v *ChangeFieldsAfterEnvironment) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ChangeFieldsAfterEnvironment
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ChangeFieldsAfterEnvironment = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefEnvironment)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalChangeFieldsAfterEnvironment struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ChangeFieldsAfterEnvironment) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ChangeFieldsAfterEnvironment) __premarshalJSON() (*__premarshalChangeFieldsAfterEnvironment, error) {
+	var retval __premarshalChangeFieldsAfterEnvironment
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefEnvironment.Id
+	retval.Kind = v.NodeRefEnvironment.Kind
+	retval.Label = v.NodeRefEnvironment.Label
+	return &retval, nil
+}
+
+// ChangeFieldsAfterExperiment includes the requested fields of the GraphQL type Experiment.
+// The GraphQL type's documentation follows.
+//
+// A group of runs.
+type ChangeFieldsAfterExperiment struct {
+	Typename          *string `json:"__typename"`
+	NodeRefExperiment `json:"-"`
+}
+
+// GetTypename returns ChangeFieldsAfterExperiment.Typename, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterExperiment) GetTypename() *string { return v.Typename }
+
+// GetId returns ChangeFieldsAfterExperiment.Id, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterExperiment) GetId() string { return v.NodeRefExperiment.Id }
+
+// GetKind returns ChangeFieldsAfterExperiment.Kind, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterExperiment) GetKind() NodeKind { return v.NodeRefExperiment.Kind }
+
+// GetLabel returns ChangeFieldsAfterExperiment.Label, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterExperiment) GetLabel() string { return v.NodeRefExperiment.Label }
+
+func (v *ChangeFieldsAfterExperiment) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ChangeFieldsAfterExperiment
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ChangeFieldsAfterExperiment = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefExperiment)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalChangeFieldsAfterExperiment struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ChangeFieldsAfterExperiment) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ChangeFieldsAfterExperiment) __premarshalJSON() (*__premarshalChangeFieldsAfterExperiment, error) {
+	var retval __premarshalChangeFieldsAfterExperiment
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefExperiment.Id
+	retval.Kind = v.NodeRefExperiment.Kind
+	retval.Label = v.NodeRefExperiment.Label
+	return &retval, nil
+}
+
+// ChangeFieldsAfterFeatureSet includes the requested fields of the GraphQL type FeatureSet.
+// The GraphQL type's documentation follows.
+//
+// A feature view: named, typed features and the transformation that makes them.
+type ChangeFieldsAfterFeatureSet struct {
+	Typename          *string `json:"__typename"`
+	NodeRefFeatureSet `json:"-"`
+}
+
+// GetTypename returns ChangeFieldsAfterFeatureSet.Typename, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterFeatureSet) GetTypename() *string { return v.Typename }
+
+// GetId returns ChangeFieldsAfterFeatureSet.Id, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterFeatureSet) GetId() string { return v.NodeRefFeatureSet.Id }
+
+// GetKind returns ChangeFieldsAfterFeatureSet.Kind, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterFeatureSet) GetKind() NodeKind { return v.NodeRefFeatureSet.Kind }
+
+// GetLabel returns ChangeFieldsAfterFeatureSet.Label, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterFeatureSet) GetLabel() string { return v.NodeRefFeatureSet.Label }
+
+func (v *ChangeFieldsAfterFeatureSet) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ChangeFieldsAfterFeatureSet
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ChangeFieldsAfterFeatureSet = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefFeatureSet)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalChangeFieldsAfterFeatureSet struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ChangeFieldsAfterFeatureSet) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ChangeFieldsAfterFeatureSet) __premarshalJSON() (*__premarshalChangeFieldsAfterFeatureSet, error) {
+	var retval __premarshalChangeFieldsAfterFeatureSet
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefFeatureSet.Id
+	retval.Kind = v.NodeRefFeatureSet.Kind
+	retval.Label = v.NodeRefFeatureSet.Label
+	return &retval, nil
+}
+
+// ChangeFieldsAfterFeatureSetVersion includes the requested fields of the GraphQL type FeatureSetVersion.
+// The GraphQL type's documentation follows.
+//
+// An immutable version of a feature set.
+type ChangeFieldsAfterFeatureSetVersion struct {
+	Typename                 *string `json:"__typename"`
+	NodeRefFeatureSetVersion `json:"-"`
+}
+
+// GetTypename returns ChangeFieldsAfterFeatureSetVersion.Typename, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterFeatureSetVersion) GetTypename() *string { return v.Typename }
+
+// GetId returns ChangeFieldsAfterFeatureSetVersion.Id, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterFeatureSetVersion) GetId() string { return v.NodeRefFeatureSetVersion.Id }
+
+// GetKind returns ChangeFieldsAfterFeatureSetVersion.Kind, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterFeatureSetVersion) GetKind() NodeKind {
+	return v.NodeRefFeatureSetVersion.Kind
+}
+
+// GetLabel returns ChangeFieldsAfterFeatureSetVersion.Label, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterFeatureSetVersion) GetLabel() string {
+	return v.NodeRefFeatureSetVersion.Label
+}
+
+func (v *ChangeFieldsAfterFeatureSetVersion) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ChangeFieldsAfterFeatureSetVersion
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ChangeFieldsAfterFeatureSetVersion = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefFeatureSetVersion)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalChangeFieldsAfterFeatureSetVersion struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ChangeFieldsAfterFeatureSetVersion) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ChangeFieldsAfterFeatureSetVersion) __premarshalJSON() (*__premarshalChangeFieldsAfterFeatureSetVersion, error) {
+	var retval __premarshalChangeFieldsAfterFeatureSetVersion
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefFeatureSetVersion.Id
+	retval.Kind = v.NodeRefFeatureSetVersion.Kind
+	retval.Label = v.NodeRefFeatureSetVersion.Label
+	return &retval, nil
+}
+
+// ChangeFieldsAfterModel includes the requested fields of the GraphQL type Model.
+// The GraphQL type's documentation follows.
+//
+// A registered model: a name grouping versions, with aliases.
+type ChangeFieldsAfterModel struct {
+	Typename     *string `json:"__typename"`
+	NodeRefModel `json:"-"`
+}
+
+// GetTypename returns ChangeFieldsAfterModel.Typename, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterModel) GetTypename() *string { return v.Typename }
+
+// GetId returns ChangeFieldsAfterModel.Id, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterModel) GetId() string { return v.NodeRefModel.Id }
+
+// GetKind returns ChangeFieldsAfterModel.Kind, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterModel) GetKind() NodeKind { return v.NodeRefModel.Kind }
+
+// GetLabel returns ChangeFieldsAfterModel.Label, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterModel) GetLabel() string { return v.NodeRefModel.Label }
+
+func (v *ChangeFieldsAfterModel) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ChangeFieldsAfterModel
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ChangeFieldsAfterModel = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefModel)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalChangeFieldsAfterModel struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ChangeFieldsAfterModel) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ChangeFieldsAfterModel) __premarshalJSON() (*__premarshalChangeFieldsAfterModel, error) {
+	var retval __premarshalChangeFieldsAfterModel
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefModel.Id
+	retval.Kind = v.NodeRefModel.Kind
+	retval.Label = v.NodeRefModel.Label
+	return &retval, nil
+}
+
+// ChangeFieldsAfterModelVersion includes the requested fields of the GraphQL type ModelVersion.
+// The GraphQL type's documentation follows.
+//
+// A registered model artifact: one version of a model, generated by exactly one run.
+type ChangeFieldsAfterModelVersion struct {
+	Typename            *string `json:"__typename"`
+	NodeRefModelVersion `json:"-"`
+}
+
+// GetTypename returns ChangeFieldsAfterModelVersion.Typename, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterModelVersion) GetTypename() *string { return v.Typename }
+
+// GetId returns ChangeFieldsAfterModelVersion.Id, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterModelVersion) GetId() string { return v.NodeRefModelVersion.Id }
+
+// GetKind returns ChangeFieldsAfterModelVersion.Kind, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterModelVersion) GetKind() NodeKind { return v.NodeRefModelVersion.Kind }
+
+// GetLabel returns ChangeFieldsAfterModelVersion.Label, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterModelVersion) GetLabel() string { return v.NodeRefModelVersion.Label }
+
+func (v *ChangeFieldsAfterModelVersion) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ChangeFieldsAfterModelVersion
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ChangeFieldsAfterModelVersion = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefModelVersion)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalChangeFieldsAfterModelVersion struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ChangeFieldsAfterModelVersion) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ChangeFieldsAfterModelVersion) __premarshalJSON() (*__premarshalChangeFieldsAfterModelVersion, error) {
+	var retval __premarshalChangeFieldsAfterModelVersion
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefModelVersion.Id
+	retval.Kind = v.NodeRefModelVersion.Kind
+	retval.Label = v.NodeRefModelVersion.Label
+	return &retval, nil
+}
+
+// ChangeFieldsAfterNode includes the requested fields of the GraphQL interface Node.
+//
+// ChangeFieldsAfterNode is implemented by the following types:
+// ChangeFieldsAfterArtifact
+// ChangeFieldsAfterCodeVersion
+// ChangeFieldsAfterDataset
+// ChangeFieldsAfterDatasetVersion
+// ChangeFieldsAfterDeployment
+// ChangeFieldsAfterEnvironment
+// ChangeFieldsAfterExperiment
+// ChangeFieldsAfterFeatureSet
+// ChangeFieldsAfterFeatureSetVersion
+// ChangeFieldsAfterModel
+// ChangeFieldsAfterModelVersion
+// ChangeFieldsAfterPipeline
+// ChangeFieldsAfterRun
+// ChangeFieldsAfterSplit
+// The GraphQL type's documentation follows.
+//
+// Any node of the lineage graph (Relay Node).
+type ChangeFieldsAfterNode interface {
+	implementsGraphQLInterfaceChangeFieldsAfterNode()
+	// GetTypename returns the receiver's concrete GraphQL type-name (see interface doc for possible values).
+	GetTypename() *string
+	NodeRef
+}
+
+func (v *ChangeFieldsAfterArtifact) implementsGraphQLInterfaceChangeFieldsAfterNode()          {}
+func (v *ChangeFieldsAfterCodeVersion) implementsGraphQLInterfaceChangeFieldsAfterNode()       {}
+func (v *ChangeFieldsAfterDataset) implementsGraphQLInterfaceChangeFieldsAfterNode()           {}
+func (v *ChangeFieldsAfterDatasetVersion) implementsGraphQLInterfaceChangeFieldsAfterNode()    {}
+func (v *ChangeFieldsAfterDeployment) implementsGraphQLInterfaceChangeFieldsAfterNode()        {}
+func (v *ChangeFieldsAfterEnvironment) implementsGraphQLInterfaceChangeFieldsAfterNode()       {}
+func (v *ChangeFieldsAfterExperiment) implementsGraphQLInterfaceChangeFieldsAfterNode()        {}
+func (v *ChangeFieldsAfterFeatureSet) implementsGraphQLInterfaceChangeFieldsAfterNode()        {}
+func (v *ChangeFieldsAfterFeatureSetVersion) implementsGraphQLInterfaceChangeFieldsAfterNode() {}
+func (v *ChangeFieldsAfterModel) implementsGraphQLInterfaceChangeFieldsAfterNode()             {}
+func (v *ChangeFieldsAfterModelVersion) implementsGraphQLInterfaceChangeFieldsAfterNode()      {}
+func (v *ChangeFieldsAfterPipeline) implementsGraphQLInterfaceChangeFieldsAfterNode()          {}
+func (v *ChangeFieldsAfterRun) implementsGraphQLInterfaceChangeFieldsAfterNode()               {}
+func (v *ChangeFieldsAfterSplit) implementsGraphQLInterfaceChangeFieldsAfterNode()             {}
+
+func __unmarshalChangeFieldsAfterNode(b []byte, v *ChangeFieldsAfterNode) error {
+	if string(b) == "null" {
+		return nil
+	}
+
+	var tn struct {
+		TypeName string `json:"__typename"`
+	}
+	err := json.Unmarshal(b, &tn)
+	if err != nil {
+		return err
+	}
+
+	switch tn.TypeName {
+	case "Artifact":
+		*v = new(ChangeFieldsAfterArtifact)
+		return json.Unmarshal(b, *v)
+	case "CodeVersion":
+		*v = new(ChangeFieldsAfterCodeVersion)
+		return json.Unmarshal(b, *v)
+	case "Dataset":
+		*v = new(ChangeFieldsAfterDataset)
+		return json.Unmarshal(b, *v)
+	case "DatasetVersion":
+		*v = new(ChangeFieldsAfterDatasetVersion)
+		return json.Unmarshal(b, *v)
+	case "Deployment":
+		*v = new(ChangeFieldsAfterDeployment)
+		return json.Unmarshal(b, *v)
+	case "Environment":
+		*v = new(ChangeFieldsAfterEnvironment)
+		return json.Unmarshal(b, *v)
+	case "Experiment":
+		*v = new(ChangeFieldsAfterExperiment)
+		return json.Unmarshal(b, *v)
+	case "FeatureSet":
+		*v = new(ChangeFieldsAfterFeatureSet)
+		return json.Unmarshal(b, *v)
+	case "FeatureSetVersion":
+		*v = new(ChangeFieldsAfterFeatureSetVersion)
+		return json.Unmarshal(b, *v)
+	case "Model":
+		*v = new(ChangeFieldsAfterModel)
+		return json.Unmarshal(b, *v)
+	case "ModelVersion":
+		*v = new(ChangeFieldsAfterModelVersion)
+		return json.Unmarshal(b, *v)
+	case "Pipeline":
+		*v = new(ChangeFieldsAfterPipeline)
+		return json.Unmarshal(b, *v)
+	case "Run":
+		*v = new(ChangeFieldsAfterRun)
+		return json.Unmarshal(b, *v)
+	case "Split":
+		*v = new(ChangeFieldsAfterSplit)
+		return json.Unmarshal(b, *v)
+	case "":
+		return fmt.Errorf(
+			"response was missing Node.__typename")
+	default:
+		return fmt.Errorf(
+			`unexpected concrete type for ChangeFieldsAfterNode: "%v"`, tn.TypeName)
+	}
+}
+
+func __marshalChangeFieldsAfterNode(v *ChangeFieldsAfterNode) ([]byte, error) {
+
+	var typename string
+	switch v := (*v).(type) {
+	case *ChangeFieldsAfterArtifact:
+		typename = "Artifact"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalChangeFieldsAfterArtifact
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ChangeFieldsAfterCodeVersion:
+		typename = "CodeVersion"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalChangeFieldsAfterCodeVersion
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ChangeFieldsAfterDataset:
+		typename = "Dataset"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalChangeFieldsAfterDataset
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ChangeFieldsAfterDatasetVersion:
+		typename = "DatasetVersion"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalChangeFieldsAfterDatasetVersion
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ChangeFieldsAfterDeployment:
+		typename = "Deployment"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalChangeFieldsAfterDeployment
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ChangeFieldsAfterEnvironment:
+		typename = "Environment"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalChangeFieldsAfterEnvironment
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ChangeFieldsAfterExperiment:
+		typename = "Experiment"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalChangeFieldsAfterExperiment
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ChangeFieldsAfterFeatureSet:
+		typename = "FeatureSet"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalChangeFieldsAfterFeatureSet
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ChangeFieldsAfterFeatureSetVersion:
+		typename = "FeatureSetVersion"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalChangeFieldsAfterFeatureSetVersion
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ChangeFieldsAfterModel:
+		typename = "Model"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalChangeFieldsAfterModel
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ChangeFieldsAfterModelVersion:
+		typename = "ModelVersion"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalChangeFieldsAfterModelVersion
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ChangeFieldsAfterPipeline:
+		typename = "Pipeline"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalChangeFieldsAfterPipeline
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ChangeFieldsAfterRun:
+		typename = "Run"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalChangeFieldsAfterRun
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ChangeFieldsAfterSplit:
+		typename = "Split"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalChangeFieldsAfterSplit
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case nil:
+		return []byte("null"), nil
+	default:
+		return nil, fmt.Errorf(
+			`unexpected concrete type for ChangeFieldsAfterNode: "%T"`, v)
+	}
+}
+
+// ChangeFieldsAfterPipeline includes the requested fields of the GraphQL type Pipeline.
+// The GraphQL type's documentation follows.
+//
+// A logical pipeline or job whose executions are runs.
+type ChangeFieldsAfterPipeline struct {
+	Typename        *string `json:"__typename"`
+	NodeRefPipeline `json:"-"`
+}
+
+// GetTypename returns ChangeFieldsAfterPipeline.Typename, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterPipeline) GetTypename() *string { return v.Typename }
+
+// GetId returns ChangeFieldsAfterPipeline.Id, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterPipeline) GetId() string { return v.NodeRefPipeline.Id }
+
+// GetKind returns ChangeFieldsAfterPipeline.Kind, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterPipeline) GetKind() NodeKind { return v.NodeRefPipeline.Kind }
+
+// GetLabel returns ChangeFieldsAfterPipeline.Label, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterPipeline) GetLabel() string { return v.NodeRefPipeline.Label }
+
+func (v *ChangeFieldsAfterPipeline) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ChangeFieldsAfterPipeline
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ChangeFieldsAfterPipeline = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefPipeline)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalChangeFieldsAfterPipeline struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ChangeFieldsAfterPipeline) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ChangeFieldsAfterPipeline) __premarshalJSON() (*__premarshalChangeFieldsAfterPipeline, error) {
+	var retval __premarshalChangeFieldsAfterPipeline
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefPipeline.Id
+	retval.Kind = v.NodeRefPipeline.Kind
+	retval.Label = v.NodeRefPipeline.Label
+	return &retval, nil
+}
+
+// ChangeFieldsAfterRun includes the requested fields of the GraphQL type Run.
+// The GraphQL type's documentation follows.
+//
+// One execution of training, evaluation or any step that consumes and produces nodes.
+type ChangeFieldsAfterRun struct {
+	Typename   *string `json:"__typename"`
+	NodeRefRun `json:"-"`
+}
+
+// GetTypename returns ChangeFieldsAfterRun.Typename, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterRun) GetTypename() *string { return v.Typename }
+
+// GetId returns ChangeFieldsAfterRun.Id, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterRun) GetId() string { return v.NodeRefRun.Id }
+
+// GetKind returns ChangeFieldsAfterRun.Kind, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterRun) GetKind() NodeKind { return v.NodeRefRun.Kind }
+
+// GetLabel returns ChangeFieldsAfterRun.Label, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterRun) GetLabel() string { return v.NodeRefRun.Label }
+
+func (v *ChangeFieldsAfterRun) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ChangeFieldsAfterRun
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ChangeFieldsAfterRun = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefRun)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalChangeFieldsAfterRun struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ChangeFieldsAfterRun) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ChangeFieldsAfterRun) __premarshalJSON() (*__premarshalChangeFieldsAfterRun, error) {
+	var retval __premarshalChangeFieldsAfterRun
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefRun.Id
+	retval.Kind = v.NodeRefRun.Kind
+	retval.Label = v.NodeRefRun.Label
+	return &retval, nil
+}
+
+// ChangeFieldsAfterSplit includes the requested fields of the GraphQL type Split.
+// The GraphQL type's documentation follows.
+//
+// A named split (train, validation, test, …) of a dataset version.
+type ChangeFieldsAfterSplit struct {
+	Typename     *string `json:"__typename"`
+	NodeRefSplit `json:"-"`
+}
+
+// GetTypename returns ChangeFieldsAfterSplit.Typename, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterSplit) GetTypename() *string { return v.Typename }
+
+// GetId returns ChangeFieldsAfterSplit.Id, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterSplit) GetId() string { return v.NodeRefSplit.Id }
+
+// GetKind returns ChangeFieldsAfterSplit.Kind, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterSplit) GetKind() NodeKind { return v.NodeRefSplit.Kind }
+
+// GetLabel returns ChangeFieldsAfterSplit.Label, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsAfterSplit) GetLabel() string { return v.NodeRefSplit.Label }
+
+func (v *ChangeFieldsAfterSplit) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ChangeFieldsAfterSplit
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ChangeFieldsAfterSplit = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefSplit)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalChangeFieldsAfterSplit struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ChangeFieldsAfterSplit) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ChangeFieldsAfterSplit) __premarshalJSON() (*__premarshalChangeFieldsAfterSplit, error) {
+	var retval __premarshalChangeFieldsAfterSplit
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefSplit.Id
+	retval.Kind = v.NodeRefSplit.Kind
+	retval.Label = v.NodeRefSplit.Label
+	return &retval, nil
+}
+
+// ChangeFieldsBeforeArtifact includes the requested fields of the GraphQL type Artifact.
+// The GraphQL type's documentation follows.
+//
+// Any other versioned object: config, report, plot, image, …
+type ChangeFieldsBeforeArtifact struct {
+	Typename        *string `json:"__typename"`
+	NodeRefArtifact `json:"-"`
+}
+
+// GetTypename returns ChangeFieldsBeforeArtifact.Typename, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeArtifact) GetTypename() *string { return v.Typename }
+
+// GetId returns ChangeFieldsBeforeArtifact.Id, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeArtifact) GetId() string { return v.NodeRefArtifact.Id }
+
+// GetKind returns ChangeFieldsBeforeArtifact.Kind, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeArtifact) GetKind() NodeKind { return v.NodeRefArtifact.Kind }
+
+// GetLabel returns ChangeFieldsBeforeArtifact.Label, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeArtifact) GetLabel() string { return v.NodeRefArtifact.Label }
+
+func (v *ChangeFieldsBeforeArtifact) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ChangeFieldsBeforeArtifact
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ChangeFieldsBeforeArtifact = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefArtifact)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalChangeFieldsBeforeArtifact struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ChangeFieldsBeforeArtifact) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ChangeFieldsBeforeArtifact) __premarshalJSON() (*__premarshalChangeFieldsBeforeArtifact, error) {
+	var retval __premarshalChangeFieldsBeforeArtifact
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefArtifact.Id
+	retval.Kind = v.NodeRefArtifact.Kind
+	retval.Label = v.NodeRefArtifact.Label
+	return &retval, nil
+}
+
+// ChangeFieldsBeforeCodeVersion includes the requested fields of the GraphQL type CodeVersion.
+// The GraphQL type's documentation follows.
+//
+// A version of code: repository and commit (plus diff digest when dirty).
+type ChangeFieldsBeforeCodeVersion struct {
+	Typename           *string `json:"__typename"`
+	NodeRefCodeVersion `json:"-"`
+}
+
+// GetTypename returns ChangeFieldsBeforeCodeVersion.Typename, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeCodeVersion) GetTypename() *string { return v.Typename }
+
+// GetId returns ChangeFieldsBeforeCodeVersion.Id, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeCodeVersion) GetId() string { return v.NodeRefCodeVersion.Id }
+
+// GetKind returns ChangeFieldsBeforeCodeVersion.Kind, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeCodeVersion) GetKind() NodeKind { return v.NodeRefCodeVersion.Kind }
+
+// GetLabel returns ChangeFieldsBeforeCodeVersion.Label, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeCodeVersion) GetLabel() string { return v.NodeRefCodeVersion.Label }
+
+func (v *ChangeFieldsBeforeCodeVersion) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ChangeFieldsBeforeCodeVersion
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ChangeFieldsBeforeCodeVersion = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefCodeVersion)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalChangeFieldsBeforeCodeVersion struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ChangeFieldsBeforeCodeVersion) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ChangeFieldsBeforeCodeVersion) __premarshalJSON() (*__premarshalChangeFieldsBeforeCodeVersion, error) {
+	var retval __premarshalChangeFieldsBeforeCodeVersion
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefCodeVersion.Id
+	retval.Kind = v.NodeRefCodeVersion.Kind
+	retval.Label = v.NodeRefCodeVersion.Label
+	return &retval, nil
+}
+
+// ChangeFieldsBeforeDataset includes the requested fields of the GraphQL type Dataset.
+// The GraphQL type's documentation follows.
+//
+// A logical dataset: a name grouping immutable versions.
+type ChangeFieldsBeforeDataset struct {
+	Typename       *string `json:"__typename"`
+	NodeRefDataset `json:"-"`
+}
+
+// GetTypename returns ChangeFieldsBeforeDataset.Typename, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeDataset) GetTypename() *string { return v.Typename }
+
+// GetId returns ChangeFieldsBeforeDataset.Id, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeDataset) GetId() string { return v.NodeRefDataset.Id }
+
+// GetKind returns ChangeFieldsBeforeDataset.Kind, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeDataset) GetKind() NodeKind { return v.NodeRefDataset.Kind }
+
+// GetLabel returns ChangeFieldsBeforeDataset.Label, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeDataset) GetLabel() string { return v.NodeRefDataset.Label }
+
+func (v *ChangeFieldsBeforeDataset) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ChangeFieldsBeforeDataset
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ChangeFieldsBeforeDataset = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefDataset)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalChangeFieldsBeforeDataset struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ChangeFieldsBeforeDataset) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ChangeFieldsBeforeDataset) __premarshalJSON() (*__premarshalChangeFieldsBeforeDataset, error) {
+	var retval __premarshalChangeFieldsBeforeDataset
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefDataset.Id
+	retval.Kind = v.NodeRefDataset.Kind
+	retval.Label = v.NodeRefDataset.Label
+	return &retval, nil
+}
+
+// ChangeFieldsBeforeDatasetVersion includes the requested fields of the GraphQL type DatasetVersion.
+// The GraphQL type's documentation follows.
+//
+// An immutable snapshot of a dataset.
+type ChangeFieldsBeforeDatasetVersion struct {
+	Typename              *string `json:"__typename"`
+	NodeRefDatasetVersion `json:"-"`
+}
+
+// GetTypename returns ChangeFieldsBeforeDatasetVersion.Typename, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeDatasetVersion) GetTypename() *string { return v.Typename }
+
+// GetId returns ChangeFieldsBeforeDatasetVersion.Id, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeDatasetVersion) GetId() string { return v.NodeRefDatasetVersion.Id }
+
+// GetKind returns ChangeFieldsBeforeDatasetVersion.Kind, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeDatasetVersion) GetKind() NodeKind { return v.NodeRefDatasetVersion.Kind }
+
+// GetLabel returns ChangeFieldsBeforeDatasetVersion.Label, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeDatasetVersion) GetLabel() string { return v.NodeRefDatasetVersion.Label }
+
+func (v *ChangeFieldsBeforeDatasetVersion) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ChangeFieldsBeforeDatasetVersion
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ChangeFieldsBeforeDatasetVersion = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefDatasetVersion)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalChangeFieldsBeforeDatasetVersion struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ChangeFieldsBeforeDatasetVersion) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ChangeFieldsBeforeDatasetVersion) __premarshalJSON() (*__premarshalChangeFieldsBeforeDatasetVersion, error) {
+	var retval __premarshalChangeFieldsBeforeDatasetVersion
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefDatasetVersion.Id
+	retval.Kind = v.NodeRefDatasetVersion.Kind
+	retval.Label = v.NodeRefDatasetVersion.Label
+	return &retval, nil
+}
+
+// ChangeFieldsBeforeDeployment includes the requested fields of the GraphQL type Deployment.
+// The GraphQL type's documentation follows.
+//
+// A model version in an environment (staging, prod, …): one per version and
+// environment. It SERVES its version until it is DECOMMISSIONED.
+type ChangeFieldsBeforeDeployment struct {
+	Typename          *string `json:"__typename"`
+	NodeRefDeployment `json:"-"`
+}
+
+// GetTypename returns ChangeFieldsBeforeDeployment.Typename, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeDeployment) GetTypename() *string { return v.Typename }
+
+// GetId returns ChangeFieldsBeforeDeployment.Id, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeDeployment) GetId() string { return v.NodeRefDeployment.Id }
+
+// GetKind returns ChangeFieldsBeforeDeployment.Kind, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeDeployment) GetKind() NodeKind { return v.NodeRefDeployment.Kind }
+
+// GetLabel returns ChangeFieldsBeforeDeployment.Label, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeDeployment) GetLabel() string { return v.NodeRefDeployment.Label }
+
+func (v *ChangeFieldsBeforeDeployment) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ChangeFieldsBeforeDeployment
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ChangeFieldsBeforeDeployment = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefDeployment)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalChangeFieldsBeforeDeployment struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ChangeFieldsBeforeDeployment) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ChangeFieldsBeforeDeployment) __premarshalJSON() (*__premarshalChangeFieldsBeforeDeployment, error) {
+	var retval __premarshalChangeFieldsBeforeDeployment
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefDeployment.Id
+	retval.Kind = v.NodeRefDeployment.Kind
+	retval.Label = v.NodeRefDeployment.Label
+	return &retval, nil
+}
+
+// ChangeFieldsBeforeEnvironment includes the requested fields of the GraphQL type Environment.
+// The GraphQL type's documentation follows.
+//
+// A runtime environment, identified by the digest of its contents.
+type ChangeFieldsBeforeEnvironment struct {
+	Typename           *string `json:"__typename"`
+	NodeRefEnvironment `json:"-"`
+}
+
+// GetTypename returns ChangeFieldsBeforeEnvironment.Typename, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeEnvironment) GetTypename() *string { return v.Typename }
+
+// GetId returns ChangeFieldsBeforeEnvironment.Id, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeEnvironment) GetId() string { return v.NodeRefEnvironment.Id }
+
+// GetKind returns ChangeFieldsBeforeEnvironment.Kind, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeEnvironment) GetKind() NodeKind { return v.NodeRefEnvironment.Kind }
+
+// GetLabel returns ChangeFieldsBeforeEnvironment.Label, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeEnvironment) GetLabel() string { return v.NodeRefEnvironment.Label }
+
+func (v *ChangeFieldsBeforeEnvironment) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ChangeFieldsBeforeEnvironment
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ChangeFieldsBeforeEnvironment = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefEnvironment)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalChangeFieldsBeforeEnvironment struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ChangeFieldsBeforeEnvironment) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ChangeFieldsBeforeEnvironment) __premarshalJSON() (*__premarshalChangeFieldsBeforeEnvironment, error) {
+	var retval __premarshalChangeFieldsBeforeEnvironment
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefEnvironment.Id
+	retval.Kind = v.NodeRefEnvironment.Kind
+	retval.Label = v.NodeRefEnvironment.Label
+	return &retval, nil
+}
+
+// ChangeFieldsBeforeExperiment includes the requested fields of the GraphQL type Experiment.
+// The GraphQL type's documentation follows.
+//
+// A group of runs.
+type ChangeFieldsBeforeExperiment struct {
+	Typename          *string `json:"__typename"`
+	NodeRefExperiment `json:"-"`
+}
+
+// GetTypename returns ChangeFieldsBeforeExperiment.Typename, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeExperiment) GetTypename() *string { return v.Typename }
+
+// GetId returns ChangeFieldsBeforeExperiment.Id, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeExperiment) GetId() string { return v.NodeRefExperiment.Id }
+
+// GetKind returns ChangeFieldsBeforeExperiment.Kind, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeExperiment) GetKind() NodeKind { return v.NodeRefExperiment.Kind }
+
+// GetLabel returns ChangeFieldsBeforeExperiment.Label, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeExperiment) GetLabel() string { return v.NodeRefExperiment.Label }
+
+func (v *ChangeFieldsBeforeExperiment) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ChangeFieldsBeforeExperiment
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ChangeFieldsBeforeExperiment = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefExperiment)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalChangeFieldsBeforeExperiment struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ChangeFieldsBeforeExperiment) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ChangeFieldsBeforeExperiment) __premarshalJSON() (*__premarshalChangeFieldsBeforeExperiment, error) {
+	var retval __premarshalChangeFieldsBeforeExperiment
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefExperiment.Id
+	retval.Kind = v.NodeRefExperiment.Kind
+	retval.Label = v.NodeRefExperiment.Label
+	return &retval, nil
+}
+
+// ChangeFieldsBeforeFeatureSet includes the requested fields of the GraphQL type FeatureSet.
+// The GraphQL type's documentation follows.
+//
+// A feature view: named, typed features and the transformation that makes them.
+type ChangeFieldsBeforeFeatureSet struct {
+	Typename          *string `json:"__typename"`
+	NodeRefFeatureSet `json:"-"`
+}
+
+// GetTypename returns ChangeFieldsBeforeFeatureSet.Typename, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeFeatureSet) GetTypename() *string { return v.Typename }
+
+// GetId returns ChangeFieldsBeforeFeatureSet.Id, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeFeatureSet) GetId() string { return v.NodeRefFeatureSet.Id }
+
+// GetKind returns ChangeFieldsBeforeFeatureSet.Kind, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeFeatureSet) GetKind() NodeKind { return v.NodeRefFeatureSet.Kind }
+
+// GetLabel returns ChangeFieldsBeforeFeatureSet.Label, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeFeatureSet) GetLabel() string { return v.NodeRefFeatureSet.Label }
+
+func (v *ChangeFieldsBeforeFeatureSet) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ChangeFieldsBeforeFeatureSet
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ChangeFieldsBeforeFeatureSet = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefFeatureSet)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalChangeFieldsBeforeFeatureSet struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ChangeFieldsBeforeFeatureSet) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ChangeFieldsBeforeFeatureSet) __premarshalJSON() (*__premarshalChangeFieldsBeforeFeatureSet, error) {
+	var retval __premarshalChangeFieldsBeforeFeatureSet
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefFeatureSet.Id
+	retval.Kind = v.NodeRefFeatureSet.Kind
+	retval.Label = v.NodeRefFeatureSet.Label
+	return &retval, nil
+}
+
+// ChangeFieldsBeforeFeatureSetVersion includes the requested fields of the GraphQL type FeatureSetVersion.
+// The GraphQL type's documentation follows.
+//
+// An immutable version of a feature set.
+type ChangeFieldsBeforeFeatureSetVersion struct {
+	Typename                 *string `json:"__typename"`
+	NodeRefFeatureSetVersion `json:"-"`
+}
+
+// GetTypename returns ChangeFieldsBeforeFeatureSetVersion.Typename, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeFeatureSetVersion) GetTypename() *string { return v.Typename }
+
+// GetId returns ChangeFieldsBeforeFeatureSetVersion.Id, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeFeatureSetVersion) GetId() string { return v.NodeRefFeatureSetVersion.Id }
+
+// GetKind returns ChangeFieldsBeforeFeatureSetVersion.Kind, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeFeatureSetVersion) GetKind() NodeKind {
+	return v.NodeRefFeatureSetVersion.Kind
+}
+
+// GetLabel returns ChangeFieldsBeforeFeatureSetVersion.Label, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeFeatureSetVersion) GetLabel() string {
+	return v.NodeRefFeatureSetVersion.Label
+}
+
+func (v *ChangeFieldsBeforeFeatureSetVersion) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ChangeFieldsBeforeFeatureSetVersion
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ChangeFieldsBeforeFeatureSetVersion = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefFeatureSetVersion)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalChangeFieldsBeforeFeatureSetVersion struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ChangeFieldsBeforeFeatureSetVersion) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ChangeFieldsBeforeFeatureSetVersion) __premarshalJSON() (*__premarshalChangeFieldsBeforeFeatureSetVersion, error) {
+	var retval __premarshalChangeFieldsBeforeFeatureSetVersion
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefFeatureSetVersion.Id
+	retval.Kind = v.NodeRefFeatureSetVersion.Kind
+	retval.Label = v.NodeRefFeatureSetVersion.Label
+	return &retval, nil
+}
+
+// ChangeFieldsBeforeModel includes the requested fields of the GraphQL type Model.
+// The GraphQL type's documentation follows.
+//
+// A registered model: a name grouping versions, with aliases.
+type ChangeFieldsBeforeModel struct {
+	Typename     *string `json:"__typename"`
+	NodeRefModel `json:"-"`
+}
+
+// GetTypename returns ChangeFieldsBeforeModel.Typename, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeModel) GetTypename() *string { return v.Typename }
+
+// GetId returns ChangeFieldsBeforeModel.Id, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeModel) GetId() string { return v.NodeRefModel.Id }
+
+// GetKind returns ChangeFieldsBeforeModel.Kind, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeModel) GetKind() NodeKind { return v.NodeRefModel.Kind }
+
+// GetLabel returns ChangeFieldsBeforeModel.Label, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeModel) GetLabel() string { return v.NodeRefModel.Label }
+
+func (v *ChangeFieldsBeforeModel) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ChangeFieldsBeforeModel
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ChangeFieldsBeforeModel = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefModel)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalChangeFieldsBeforeModel struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ChangeFieldsBeforeModel) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ChangeFieldsBeforeModel) __premarshalJSON() (*__premarshalChangeFieldsBeforeModel, error) {
+	var retval __premarshalChangeFieldsBeforeModel
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefModel.Id
+	retval.Kind = v.NodeRefModel.Kind
+	retval.Label = v.NodeRefModel.Label
+	return &retval, nil
+}
+
+// ChangeFieldsBeforeModelVersion includes the requested fields of the GraphQL type ModelVersion.
+// The GraphQL type's documentation follows.
+//
+// A registered model artifact: one version of a model, generated by exactly one run.
+type ChangeFieldsBeforeModelVersion struct {
+	Typename            *string `json:"__typename"`
+	NodeRefModelVersion `json:"-"`
+}
+
+// GetTypename returns ChangeFieldsBeforeModelVersion.Typename, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeModelVersion) GetTypename() *string { return v.Typename }
+
+// GetId returns ChangeFieldsBeforeModelVersion.Id, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeModelVersion) GetId() string { return v.NodeRefModelVersion.Id }
+
+// GetKind returns ChangeFieldsBeforeModelVersion.Kind, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeModelVersion) GetKind() NodeKind { return v.NodeRefModelVersion.Kind }
+
+// GetLabel returns ChangeFieldsBeforeModelVersion.Label, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeModelVersion) GetLabel() string { return v.NodeRefModelVersion.Label }
+
+func (v *ChangeFieldsBeforeModelVersion) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ChangeFieldsBeforeModelVersion
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ChangeFieldsBeforeModelVersion = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefModelVersion)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalChangeFieldsBeforeModelVersion struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ChangeFieldsBeforeModelVersion) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ChangeFieldsBeforeModelVersion) __premarshalJSON() (*__premarshalChangeFieldsBeforeModelVersion, error) {
+	var retval __premarshalChangeFieldsBeforeModelVersion
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefModelVersion.Id
+	retval.Kind = v.NodeRefModelVersion.Kind
+	retval.Label = v.NodeRefModelVersion.Label
+	return &retval, nil
+}
+
+// ChangeFieldsBeforeNode includes the requested fields of the GraphQL interface Node.
+//
+// ChangeFieldsBeforeNode is implemented by the following types:
+// ChangeFieldsBeforeArtifact
+// ChangeFieldsBeforeCodeVersion
+// ChangeFieldsBeforeDataset
+// ChangeFieldsBeforeDatasetVersion
+// ChangeFieldsBeforeDeployment
+// ChangeFieldsBeforeEnvironment
+// ChangeFieldsBeforeExperiment
+// ChangeFieldsBeforeFeatureSet
+// ChangeFieldsBeforeFeatureSetVersion
+// ChangeFieldsBeforeModel
+// ChangeFieldsBeforeModelVersion
+// ChangeFieldsBeforePipeline
+// ChangeFieldsBeforeRun
+// ChangeFieldsBeforeSplit
+// The GraphQL type's documentation follows.
+//
+// Any node of the lineage graph (Relay Node).
+type ChangeFieldsBeforeNode interface {
+	implementsGraphQLInterfaceChangeFieldsBeforeNode()
+	// GetTypename returns the receiver's concrete GraphQL type-name (see interface doc for possible values).
+	GetTypename() *string
+	NodeRef
+}
+
+func (v *ChangeFieldsBeforeArtifact) implementsGraphQLInterfaceChangeFieldsBeforeNode()          {}
+func (v *ChangeFieldsBeforeCodeVersion) implementsGraphQLInterfaceChangeFieldsBeforeNode()       {}
+func (v *ChangeFieldsBeforeDataset) implementsGraphQLInterfaceChangeFieldsBeforeNode()           {}
+func (v *ChangeFieldsBeforeDatasetVersion) implementsGraphQLInterfaceChangeFieldsBeforeNode()    {}
+func (v *ChangeFieldsBeforeDeployment) implementsGraphQLInterfaceChangeFieldsBeforeNode()        {}
+func (v *ChangeFieldsBeforeEnvironment) implementsGraphQLInterfaceChangeFieldsBeforeNode()       {}
+func (v *ChangeFieldsBeforeExperiment) implementsGraphQLInterfaceChangeFieldsBeforeNode()        {}
+func (v *ChangeFieldsBeforeFeatureSet) implementsGraphQLInterfaceChangeFieldsBeforeNode()        {}
+func (v *ChangeFieldsBeforeFeatureSetVersion) implementsGraphQLInterfaceChangeFieldsBeforeNode() {}
+func (v *ChangeFieldsBeforeModel) implementsGraphQLInterfaceChangeFieldsBeforeNode()             {}
+func (v *ChangeFieldsBeforeModelVersion) implementsGraphQLInterfaceChangeFieldsBeforeNode()      {}
+func (v *ChangeFieldsBeforePipeline) implementsGraphQLInterfaceChangeFieldsBeforeNode()          {}
+func (v *ChangeFieldsBeforeRun) implementsGraphQLInterfaceChangeFieldsBeforeNode()               {}
+func (v *ChangeFieldsBeforeSplit) implementsGraphQLInterfaceChangeFieldsBeforeNode()             {}
+
+func __unmarshalChangeFieldsBeforeNode(b []byte, v *ChangeFieldsBeforeNode) error {
+	if string(b) == "null" {
+		return nil
+	}
+
+	var tn struct {
+		TypeName string `json:"__typename"`
+	}
+	err := json.Unmarshal(b, &tn)
+	if err != nil {
+		return err
+	}
+
+	switch tn.TypeName {
+	case "Artifact":
+		*v = new(ChangeFieldsBeforeArtifact)
+		return json.Unmarshal(b, *v)
+	case "CodeVersion":
+		*v = new(ChangeFieldsBeforeCodeVersion)
+		return json.Unmarshal(b, *v)
+	case "Dataset":
+		*v = new(ChangeFieldsBeforeDataset)
+		return json.Unmarshal(b, *v)
+	case "DatasetVersion":
+		*v = new(ChangeFieldsBeforeDatasetVersion)
+		return json.Unmarshal(b, *v)
+	case "Deployment":
+		*v = new(ChangeFieldsBeforeDeployment)
+		return json.Unmarshal(b, *v)
+	case "Environment":
+		*v = new(ChangeFieldsBeforeEnvironment)
+		return json.Unmarshal(b, *v)
+	case "Experiment":
+		*v = new(ChangeFieldsBeforeExperiment)
+		return json.Unmarshal(b, *v)
+	case "FeatureSet":
+		*v = new(ChangeFieldsBeforeFeatureSet)
+		return json.Unmarshal(b, *v)
+	case "FeatureSetVersion":
+		*v = new(ChangeFieldsBeforeFeatureSetVersion)
+		return json.Unmarshal(b, *v)
+	case "Model":
+		*v = new(ChangeFieldsBeforeModel)
+		return json.Unmarshal(b, *v)
+	case "ModelVersion":
+		*v = new(ChangeFieldsBeforeModelVersion)
+		return json.Unmarshal(b, *v)
+	case "Pipeline":
+		*v = new(ChangeFieldsBeforePipeline)
+		return json.Unmarshal(b, *v)
+	case "Run":
+		*v = new(ChangeFieldsBeforeRun)
+		return json.Unmarshal(b, *v)
+	case "Split":
+		*v = new(ChangeFieldsBeforeSplit)
+		return json.Unmarshal(b, *v)
+	case "":
+		return fmt.Errorf(
+			"response was missing Node.__typename")
+	default:
+		return fmt.Errorf(
+			`unexpected concrete type for ChangeFieldsBeforeNode: "%v"`, tn.TypeName)
+	}
+}
+
+func __marshalChangeFieldsBeforeNode(v *ChangeFieldsBeforeNode) ([]byte, error) {
+
+	var typename string
+	switch v := (*v).(type) {
+	case *ChangeFieldsBeforeArtifact:
+		typename = "Artifact"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalChangeFieldsBeforeArtifact
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ChangeFieldsBeforeCodeVersion:
+		typename = "CodeVersion"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalChangeFieldsBeforeCodeVersion
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ChangeFieldsBeforeDataset:
+		typename = "Dataset"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalChangeFieldsBeforeDataset
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ChangeFieldsBeforeDatasetVersion:
+		typename = "DatasetVersion"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalChangeFieldsBeforeDatasetVersion
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ChangeFieldsBeforeDeployment:
+		typename = "Deployment"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalChangeFieldsBeforeDeployment
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ChangeFieldsBeforeEnvironment:
+		typename = "Environment"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalChangeFieldsBeforeEnvironment
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ChangeFieldsBeforeExperiment:
+		typename = "Experiment"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalChangeFieldsBeforeExperiment
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ChangeFieldsBeforeFeatureSet:
+		typename = "FeatureSet"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalChangeFieldsBeforeFeatureSet
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ChangeFieldsBeforeFeatureSetVersion:
+		typename = "FeatureSetVersion"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalChangeFieldsBeforeFeatureSetVersion
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ChangeFieldsBeforeModel:
+		typename = "Model"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalChangeFieldsBeforeModel
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ChangeFieldsBeforeModelVersion:
+		typename = "ModelVersion"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalChangeFieldsBeforeModelVersion
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ChangeFieldsBeforePipeline:
+		typename = "Pipeline"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalChangeFieldsBeforePipeline
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ChangeFieldsBeforeRun:
+		typename = "Run"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalChangeFieldsBeforeRun
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ChangeFieldsBeforeSplit:
+		typename = "Split"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalChangeFieldsBeforeSplit
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case nil:
+		return []byte("null"), nil
+	default:
+		return nil, fmt.Errorf(
+			`unexpected concrete type for ChangeFieldsBeforeNode: "%T"`, v)
+	}
+}
+
+// ChangeFieldsBeforePipeline includes the requested fields of the GraphQL type Pipeline.
+// The GraphQL type's documentation follows.
+//
+// A logical pipeline or job whose executions are runs.
+type ChangeFieldsBeforePipeline struct {
+	Typename        *string `json:"__typename"`
+	NodeRefPipeline `json:"-"`
+}
+
+// GetTypename returns ChangeFieldsBeforePipeline.Typename, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforePipeline) GetTypename() *string { return v.Typename }
+
+// GetId returns ChangeFieldsBeforePipeline.Id, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforePipeline) GetId() string { return v.NodeRefPipeline.Id }
+
+// GetKind returns ChangeFieldsBeforePipeline.Kind, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforePipeline) GetKind() NodeKind { return v.NodeRefPipeline.Kind }
+
+// GetLabel returns ChangeFieldsBeforePipeline.Label, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforePipeline) GetLabel() string { return v.NodeRefPipeline.Label }
+
+func (v *ChangeFieldsBeforePipeline) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ChangeFieldsBeforePipeline
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ChangeFieldsBeforePipeline = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefPipeline)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalChangeFieldsBeforePipeline struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ChangeFieldsBeforePipeline) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ChangeFieldsBeforePipeline) __premarshalJSON() (*__premarshalChangeFieldsBeforePipeline, error) {
+	var retval __premarshalChangeFieldsBeforePipeline
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefPipeline.Id
+	retval.Kind = v.NodeRefPipeline.Kind
+	retval.Label = v.NodeRefPipeline.Label
+	return &retval, nil
+}
+
+// ChangeFieldsBeforeRun includes the requested fields of the GraphQL type Run.
+// The GraphQL type's documentation follows.
+//
+// One execution of training, evaluation or any step that consumes and produces nodes.
+type ChangeFieldsBeforeRun struct {
+	Typename   *string `json:"__typename"`
+	NodeRefRun `json:"-"`
+}
+
+// GetTypename returns ChangeFieldsBeforeRun.Typename, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeRun) GetTypename() *string { return v.Typename }
+
+// GetId returns ChangeFieldsBeforeRun.Id, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeRun) GetId() string { return v.NodeRefRun.Id }
+
+// GetKind returns ChangeFieldsBeforeRun.Kind, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeRun) GetKind() NodeKind { return v.NodeRefRun.Kind }
+
+// GetLabel returns ChangeFieldsBeforeRun.Label, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeRun) GetLabel() string { return v.NodeRefRun.Label }
+
+func (v *ChangeFieldsBeforeRun) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ChangeFieldsBeforeRun
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ChangeFieldsBeforeRun = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefRun)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalChangeFieldsBeforeRun struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ChangeFieldsBeforeRun) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ChangeFieldsBeforeRun) __premarshalJSON() (*__premarshalChangeFieldsBeforeRun, error) {
+	var retval __premarshalChangeFieldsBeforeRun
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefRun.Id
+	retval.Kind = v.NodeRefRun.Kind
+	retval.Label = v.NodeRefRun.Label
+	return &retval, nil
+}
+
+// ChangeFieldsBeforeSplit includes the requested fields of the GraphQL type Split.
+// The GraphQL type's documentation follows.
+//
+// A named split (train, validation, test, …) of a dataset version.
+type ChangeFieldsBeforeSplit struct {
+	Typename     *string `json:"__typename"`
+	NodeRefSplit `json:"-"`
+}
+
+// GetTypename returns ChangeFieldsBeforeSplit.Typename, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeSplit) GetTypename() *string { return v.Typename }
+
+// GetId returns ChangeFieldsBeforeSplit.Id, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeSplit) GetId() string { return v.NodeRefSplit.Id }
+
+// GetKind returns ChangeFieldsBeforeSplit.Kind, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeSplit) GetKind() NodeKind { return v.NodeRefSplit.Kind }
+
+// GetLabel returns ChangeFieldsBeforeSplit.Label, and is useful for accessing the field via an interface.
+func (v *ChangeFieldsBeforeSplit) GetLabel() string { return v.NodeRefSplit.Label }
+
+func (v *ChangeFieldsBeforeSplit) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ChangeFieldsBeforeSplit
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ChangeFieldsBeforeSplit = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefSplit)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalChangeFieldsBeforeSplit struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ChangeFieldsBeforeSplit) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ChangeFieldsBeforeSplit) __premarshalJSON() (*__premarshalChangeFieldsBeforeSplit, error) {
+	var retval __premarshalChangeFieldsBeforeSplit
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefSplit.Id
+	retval.Kind = v.NodeRefSplit.Kind
+	retval.Label = v.NodeRefSplit.Label
+	return &retval, nil
+}
+
+// How something differs between two sides of a comparison.
+type ChangeKind string
+
+const (
+	// Only on the newer side.
+	ChangeKindAdded ChangeKind = "ADDED"
+	// Only on the older side.
+	ChangeKindRemoved ChangeKind = "REMOVED"
+	// On both sides, with a different value or version.
+	ChangeKindChanged ChangeKind = "CHANGED"
+)
+
+var AllChangeKind = []ChangeKind{
+	ChangeKindAdded,
+	ChangeKindRemoved,
+	ChangeKindChanged,
+}
+
+// A column of a dataset schema.
+type ColumnInput struct {
+	// Column name.
+	Name string `json:"name"`
+	// Column type.
+	Type string `json:"type"`
+}
+
+// GetName returns ColumnInput.Name, and is useful for accessing the field via an interface.
+func (v *ColumnInput) GetName() string { return v.Name }
+
+// GetType returns ColumnInput.Type, and is useful for accessing the field via an interface.
+func (v *ColumnInput) GetType() string { return v.Type }
+
+// CompareRunsCompareRunsRunComparison includes the requested fields of the GraphQL type RunComparison.
+// The GraphQL type's documentation follows.
+//
+// Runs side by side.
+type CompareRunsCompareRunsRunComparison struct {
+	// The runs, in the order asked for.
+	Runs []CompareRunsCompareRunsRunComparisonRunsRun `json:"runs"`
+	// Params, sorted by key.
+	Params []CompareRunsCompareRunsRunComparisonParamsParamRow `json:"params"`
+	// Metrics, sorted by key, with the best run of each.
+	Metrics []CompareRunsCompareRunsRunComparisonMetricsMetricRow `json:"metrics"`
+}
+
+// GetRuns returns CompareRunsCompareRunsRunComparison.Runs, and is useful for accessing the field via an interface.
+func (v *CompareRunsCompareRunsRunComparison) GetRuns() []CompareRunsCompareRunsRunComparisonRunsRun {
+	return v.Runs
+}
+
+// GetParams returns CompareRunsCompareRunsRunComparison.Params, and is useful for accessing the field via an interface.
+func (v *CompareRunsCompareRunsRunComparison) GetParams() []CompareRunsCompareRunsRunComparisonParamsParamRow {
+	return v.Params
+}
+
+// GetMetrics returns CompareRunsCompareRunsRunComparison.Metrics, and is useful for accessing the field via an interface.
+func (v *CompareRunsCompareRunsRunComparison) GetMetrics() []CompareRunsCompareRunsRunComparisonMetricsMetricRow {
+	return v.Metrics
+}
+
+// CompareRunsCompareRunsRunComparisonMetricsMetricRow includes the requested fields of the GraphQL type MetricRow.
+// The GraphQL type's documentation follows.
+//
+// One metric across compared runs.
+type CompareRunsCompareRunsRunComparisonMetricsMetricRow struct {
+	// Metric key.
+	Key string `json:"key"`
+	// lastValues[i] is the last value of the metric in runs[i]; null where that run
+	// lacks it. A list of numbers, so much cheaper than values for wide comparisons.
+	LastValues []*float64 `json:"lastValues"`
+	// Index into runs of the run with the best last value; null if no run has the metric.
+	BestIndex *int `json:"bestIndex"`
+	// Whether higher is better (false for loss/error-like names).
+	HigherIsBetter bool `json:"higherIsBetter"`
+	// Whether the runs disagree.
+	Differs bool `json:"differs"`
+}
+
+// GetKey returns CompareRunsCompareRunsRunComparisonMetricsMetricRow.Key, and is useful for accessing the field via an interface.
+func (v *CompareRunsCompareRunsRunComparisonMetricsMetricRow) GetKey() string { return v.Key }
+
+// GetLastValues returns CompareRunsCompareRunsRunComparisonMetricsMetricRow.LastValues, and is useful for accessing the field via an interface.
+func (v *CompareRunsCompareRunsRunComparisonMetricsMetricRow) GetLastValues() []*float64 {
+	return v.LastValues
+}
+
+// GetBestIndex returns CompareRunsCompareRunsRunComparisonMetricsMetricRow.BestIndex, and is useful for accessing the field via an interface.
+func (v *CompareRunsCompareRunsRunComparisonMetricsMetricRow) GetBestIndex() *int { return v.BestIndex }
+
+// GetHigherIsBetter returns CompareRunsCompareRunsRunComparisonMetricsMetricRow.HigherIsBetter, and is useful for accessing the field via an interface.
+func (v *CompareRunsCompareRunsRunComparisonMetricsMetricRow) GetHigherIsBetter() bool {
+	return v.HigherIsBetter
+}
+
+// GetDiffers returns CompareRunsCompareRunsRunComparisonMetricsMetricRow.Differs, and is useful for accessing the field via an interface.
+func (v *CompareRunsCompareRunsRunComparisonMetricsMetricRow) GetDiffers() bool { return v.Differs }
+
+// CompareRunsCompareRunsRunComparisonParamsParamRow includes the requested fields of the GraphQL type ParamRow.
+// The GraphQL type's documentation follows.
+//
+// One param across compared runs.
+type CompareRunsCompareRunsRunComparisonParamsParamRow struct {
+	// Param key.
+	Key string `json:"key"`
+	// values[i] belongs to runs[i]; null where that run lacks the param.
+	Values []*string `json:"values"`
+	// Whether the runs disagree.
+	Differs bool `json:"differs"`
+}
+
+// GetKey returns CompareRunsCompareRunsRunComparisonParamsParamRow.Key, and is useful for accessing the field via an interface.
+func (v *CompareRunsCompareRunsRunComparisonParamsParamRow) GetKey() string { return v.Key }
+
+// GetValues returns CompareRunsCompareRunsRunComparisonParamsParamRow.Values, and is useful for accessing the field via an interface.
+func (v *CompareRunsCompareRunsRunComparisonParamsParamRow) GetValues() []*string { return v.Values }
+
+// GetDiffers returns CompareRunsCompareRunsRunComparisonParamsParamRow.Differs, and is useful for accessing the field via an interface.
+func (v *CompareRunsCompareRunsRunComparisonParamsParamRow) GetDiffers() bool { return v.Differs }
+
+// CompareRunsCompareRunsRunComparisonRunsRun includes the requested fields of the GraphQL type Run.
+// The GraphQL type's documentation follows.
+//
+// One execution of training, evaluation or any step that consumes and produces nodes.
+type CompareRunsCompareRunsRunComparisonRunsRun struct {
+	// ID, run:…, server-assigned and time-ordered.
+	Id string `json:"id"`
+	// The run's name, or its ID when unnamed.
+	Label string `json:"label"`
+	// Name of the experiment.
+	ExperimentName string `json:"experimentName"`
+	// Status.
+	Status RunStatus `json:"status"`
+}
+
+// GetId returns CompareRunsCompareRunsRunComparisonRunsRun.Id, and is useful for accessing the field via an interface.
+func (v *CompareRunsCompareRunsRunComparisonRunsRun) GetId() string { return v.Id }
+
+// GetLabel returns CompareRunsCompareRunsRunComparisonRunsRun.Label, and is useful for accessing the field via an interface.
+func (v *CompareRunsCompareRunsRunComparisonRunsRun) GetLabel() string { return v.Label }
+
+// GetExperimentName returns CompareRunsCompareRunsRunComparisonRunsRun.ExperimentName, and is useful for accessing the field via an interface.
+func (v *CompareRunsCompareRunsRunComparisonRunsRun) GetExperimentName() string {
+	return v.ExperimentName
+}
+
+// GetStatus returns CompareRunsCompareRunsRunComparisonRunsRun.Status, and is useful for accessing the field via an interface.
+func (v *CompareRunsCompareRunsRunComparisonRunsRun) GetStatus() RunStatus { return v.Status }
+
+// CompareRunsResponse is returned by CompareRuns on success.
+type CompareRunsResponse struct {
+	// Runs side by side: params, metrics with the best run, inputs and code (2 to 100 runs).
+	CompareRuns CompareRunsCompareRunsRunComparison `json:"compareRuns"`
+}
+
+// GetCompareRuns returns CompareRunsResponse.CompareRuns, and is useful for accessing the field via an interface.
+func (v *CompareRunsResponse) GetCompareRuns() CompareRunsCompareRunsRunComparison {
+	return v.CompareRuns
+}
+
+// State of a deployment.
+type DeploymentStatus string
+
+const (
+	DeploymentStatusPending        DeploymentStatus = "PENDING"
+	DeploymentStatusSucceeded      DeploymentStatus = "SUCCEEDED"
+	DeploymentStatusFailed         DeploymentStatus = "FAILED"
+	DeploymentStatusDecommissioned DeploymentStatus = "DECOMMISSIONED"
+)
+
+var AllDeploymentStatus = []DeploymentStatus{
+	DeploymentStatusPending,
+	DeploymentStatusSucceeded,
+	DeploymentStatusFailed,
+	DeploymentStatusDecommissioned,
+}
+
+// DiffModelVersionsDiffModelVersionsModelVersionDiff includes the requested fields of the GraphQL type ModelVersionDiff.
+// The GraphQL type's documentation follows.
+//
+// What changed between two model versions' upstream lineage.
+type DiffModelVersionsDiffModelVersionsModelVersionDiff struct {
+	// The older side.
+	From DiffModelVersionsDiffModelVersionsModelVersionDiffFromModelVersion `json:"from"`
+	// The newer side.
+	To DiffModelVersionsDiffModelVersionsModelVersionDiffToModelVersion `json:"to"`
+	// The run that produced `from`.
+	FromRun *DiffModelVersionsDiffModelVersionsModelVersionDiffFromRun `json:"fromRun"`
+	// The run that produced `to`.
+	ToRun *DiffModelVersionsDiffModelVersionsModelVersionDiffToRun `json:"toRun"`
+	// Dataset versions and splits.
+	Data []DiffModelVersionsDiffModelVersionsModelVersionDiffDataChange `json:"data"`
+	// Feature set versions.
+	Features []DiffModelVersionsDiffModelVersionsModelVersionDiffFeaturesChange `json:"features"`
+	// Code versions.
+	Code []DiffModelVersionsDiffModelVersionsModelVersionDiffCodeChange `json:"code"`
+	// Environment packages.
+	Environment []DiffModelVersionsDiffModelVersionsModelVersionDiffEnvironmentPackageChange `json:"environment"`
+	// Params of the producing runs.
+	Params []DiffModelVersionsDiffModelVersionsModelVersionDiffParamsValueChange `json:"params"`
+	// Metric last values of the producing runs.
+	Metrics []DiffModelVersionsDiffModelVersionsModelVersionDiffMetricsMetricDelta `json:"metrics"`
+}
+
+// GetFrom returns DiffModelVersionsDiffModelVersionsModelVersionDiff.From, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiff) GetFrom() DiffModelVersionsDiffModelVersionsModelVersionDiffFromModelVersion {
+	return v.From
+}
+
+// GetTo returns DiffModelVersionsDiffModelVersionsModelVersionDiff.To, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiff) GetTo() DiffModelVersionsDiffModelVersionsModelVersionDiffToModelVersion {
+	return v.To
+}
+
+// GetFromRun returns DiffModelVersionsDiffModelVersionsModelVersionDiff.FromRun, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiff) GetFromRun() *DiffModelVersionsDiffModelVersionsModelVersionDiffFromRun {
+	return v.FromRun
+}
+
+// GetToRun returns DiffModelVersionsDiffModelVersionsModelVersionDiff.ToRun, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiff) GetToRun() *DiffModelVersionsDiffModelVersionsModelVersionDiffToRun {
+	return v.ToRun
+}
+
+// GetData returns DiffModelVersionsDiffModelVersionsModelVersionDiff.Data, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiff) GetData() []DiffModelVersionsDiffModelVersionsModelVersionDiffDataChange {
+	return v.Data
+}
+
+// GetFeatures returns DiffModelVersionsDiffModelVersionsModelVersionDiff.Features, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiff) GetFeatures() []DiffModelVersionsDiffModelVersionsModelVersionDiffFeaturesChange {
+	return v.Features
+}
+
+// GetCode returns DiffModelVersionsDiffModelVersionsModelVersionDiff.Code, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiff) GetCode() []DiffModelVersionsDiffModelVersionsModelVersionDiffCodeChange {
+	return v.Code
+}
+
+// GetEnvironment returns DiffModelVersionsDiffModelVersionsModelVersionDiff.Environment, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiff) GetEnvironment() []DiffModelVersionsDiffModelVersionsModelVersionDiffEnvironmentPackageChange {
+	return v.Environment
+}
+
+// GetParams returns DiffModelVersionsDiffModelVersionsModelVersionDiff.Params, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiff) GetParams() []DiffModelVersionsDiffModelVersionsModelVersionDiffParamsValueChange {
+	return v.Params
+}
+
+// GetMetrics returns DiffModelVersionsDiffModelVersionsModelVersionDiff.Metrics, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiff) GetMetrics() []DiffModelVersionsDiffModelVersionsModelVersionDiffMetricsMetricDelta {
+	return v.Metrics
+}
+
+// DiffModelVersionsDiffModelVersionsModelVersionDiffCodeChange includes the requested fields of the GraphQL type Change.
+// The GraphQL type's documentation follows.
+//
+// An entity only on one side of a diff, or replaced between the sides.
+type DiffModelVersionsDiffModelVersionsModelVersionDiffCodeChange struct {
+	ChangeFields `json:"-"`
+}
+
+// GetKind returns DiffModelVersionsDiffModelVersionsModelVersionDiffCodeChange.Kind, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffCodeChange) GetKind() ChangeKind {
+	return v.ChangeFields.Kind
+}
+
+// GetBefore returns DiffModelVersionsDiffModelVersionsModelVersionDiffCodeChange.Before, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffCodeChange) GetBefore() *ChangeFieldsBeforeNode {
+	return v.ChangeFields.Before
+}
+
+// GetAfter returns DiffModelVersionsDiffModelVersionsModelVersionDiffCodeChange.After, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffCodeChange) GetAfter() *ChangeFieldsAfterNode {
+	return v.ChangeFields.After
+}
+
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffCodeChange) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*DiffModelVersionsDiffModelVersionsModelVersionDiffCodeChange
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.DiffModelVersionsDiffModelVersionsModelVersionDiffCodeChange = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.ChangeFields)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalDiffModelVersionsDiffModelVersionsModelVersionDiffCodeChange struct {
+	Kind ChangeKind `json:"kind"`
+
+	Before json.RawMessage `json:"before"`
+
+	After json.RawMessage `json:"after"`
+}
+
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffCodeChange) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffCodeChange) __premarshalJSON() (*__premarshalDiffModelVersionsDiffModelVersionsModelVersionDiffCodeChange, error) {
+	var retval __premarshalDiffModelVersionsDiffModelVersionsModelVersionDiffCodeChange
+
+	retval.Kind = v.ChangeFields.Kind
+	{
+
+		dst := &retval.Before
+		src := v.ChangeFields.Before
+		if src != nil {
+			var err error
+			*dst, err = __marshalChangeFieldsBeforeNode(
+				src)
+			if err != nil {
+				return nil, fmt.Errorf(
+					"unable to marshal DiffModelVersionsDiffModelVersionsModelVersionDiffCodeChange.ChangeFields.Before: %w", err)
+			}
+		}
+	}
+	{
+
+		dst := &retval.After
+		src := v.ChangeFields.After
+		if src != nil {
+			var err error
+			*dst, err = __marshalChangeFieldsAfterNode(
+				src)
+			if err != nil {
+				return nil, fmt.Errorf(
+					"unable to marshal DiffModelVersionsDiffModelVersionsModelVersionDiffCodeChange.ChangeFields.After: %w", err)
+			}
+		}
+	}
+	return &retval, nil
+}
+
+// DiffModelVersionsDiffModelVersionsModelVersionDiffDataChange includes the requested fields of the GraphQL type Change.
+// The GraphQL type's documentation follows.
+//
+// An entity only on one side of a diff, or replaced between the sides.
+type DiffModelVersionsDiffModelVersionsModelVersionDiffDataChange struct {
+	ChangeFields `json:"-"`
+}
+
+// GetKind returns DiffModelVersionsDiffModelVersionsModelVersionDiffDataChange.Kind, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffDataChange) GetKind() ChangeKind {
+	return v.ChangeFields.Kind
+}
+
+// GetBefore returns DiffModelVersionsDiffModelVersionsModelVersionDiffDataChange.Before, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffDataChange) GetBefore() *ChangeFieldsBeforeNode {
+	return v.ChangeFields.Before
+}
+
+// GetAfter returns DiffModelVersionsDiffModelVersionsModelVersionDiffDataChange.After, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffDataChange) GetAfter() *ChangeFieldsAfterNode {
+	return v.ChangeFields.After
+}
+
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffDataChange) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*DiffModelVersionsDiffModelVersionsModelVersionDiffDataChange
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.DiffModelVersionsDiffModelVersionsModelVersionDiffDataChange = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.ChangeFields)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalDiffModelVersionsDiffModelVersionsModelVersionDiffDataChange struct {
+	Kind ChangeKind `json:"kind"`
+
+	Before json.RawMessage `json:"before"`
+
+	After json.RawMessage `json:"after"`
+}
+
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffDataChange) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffDataChange) __premarshalJSON() (*__premarshalDiffModelVersionsDiffModelVersionsModelVersionDiffDataChange, error) {
+	var retval __premarshalDiffModelVersionsDiffModelVersionsModelVersionDiffDataChange
+
+	retval.Kind = v.ChangeFields.Kind
+	{
+
+		dst := &retval.Before
+		src := v.ChangeFields.Before
+		if src != nil {
+			var err error
+			*dst, err = __marshalChangeFieldsBeforeNode(
+				src)
+			if err != nil {
+				return nil, fmt.Errorf(
+					"unable to marshal DiffModelVersionsDiffModelVersionsModelVersionDiffDataChange.ChangeFields.Before: %w", err)
+			}
+		}
+	}
+	{
+
+		dst := &retval.After
+		src := v.ChangeFields.After
+		if src != nil {
+			var err error
+			*dst, err = __marshalChangeFieldsAfterNode(
+				src)
+			if err != nil {
+				return nil, fmt.Errorf(
+					"unable to marshal DiffModelVersionsDiffModelVersionsModelVersionDiffDataChange.ChangeFields.After: %w", err)
+			}
+		}
+	}
+	return &retval, nil
+}
+
+// DiffModelVersionsDiffModelVersionsModelVersionDiffEnvironmentPackageChange includes the requested fields of the GraphQL type PackageChange.
+// The GraphQL type's documentation follows.
+//
+// A package that differs between two environments.
+type DiffModelVersionsDiffModelVersionsModelVersionDiffEnvironmentPackageChange struct {
+	// Package name.
+	Name string `json:"name"`
+	// Added, removed or changed.
+	Kind ChangeKind `json:"kind"`
+	// Version on the older side; empty when ADDED.
+	Before string `json:"before"`
+	// Version on the newer side; empty when REMOVED.
+	After string `json:"after"`
+}
+
+// GetName returns DiffModelVersionsDiffModelVersionsModelVersionDiffEnvironmentPackageChange.Name, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffEnvironmentPackageChange) GetName() string {
+	return v.Name
+}
+
+// GetKind returns DiffModelVersionsDiffModelVersionsModelVersionDiffEnvironmentPackageChange.Kind, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffEnvironmentPackageChange) GetKind() ChangeKind {
+	return v.Kind
+}
+
+// GetBefore returns DiffModelVersionsDiffModelVersionsModelVersionDiffEnvironmentPackageChange.Before, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffEnvironmentPackageChange) GetBefore() string {
+	return v.Before
+}
+
+// GetAfter returns DiffModelVersionsDiffModelVersionsModelVersionDiffEnvironmentPackageChange.After, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffEnvironmentPackageChange) GetAfter() string {
+	return v.After
+}
+
+// DiffModelVersionsDiffModelVersionsModelVersionDiffFeaturesChange includes the requested fields of the GraphQL type Change.
+// The GraphQL type's documentation follows.
+//
+// An entity only on one side of a diff, or replaced between the sides.
+type DiffModelVersionsDiffModelVersionsModelVersionDiffFeaturesChange struct {
+	ChangeFields `json:"-"`
+}
+
+// GetKind returns DiffModelVersionsDiffModelVersionsModelVersionDiffFeaturesChange.Kind, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffFeaturesChange) GetKind() ChangeKind {
+	return v.ChangeFields.Kind
+}
+
+// GetBefore returns DiffModelVersionsDiffModelVersionsModelVersionDiffFeaturesChange.Before, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffFeaturesChange) GetBefore() *ChangeFieldsBeforeNode {
+	return v.ChangeFields.Before
+}
+
+// GetAfter returns DiffModelVersionsDiffModelVersionsModelVersionDiffFeaturesChange.After, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffFeaturesChange) GetAfter() *ChangeFieldsAfterNode {
+	return v.ChangeFields.After
+}
+
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffFeaturesChange) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*DiffModelVersionsDiffModelVersionsModelVersionDiffFeaturesChange
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.DiffModelVersionsDiffModelVersionsModelVersionDiffFeaturesChange = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.ChangeFields)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalDiffModelVersionsDiffModelVersionsModelVersionDiffFeaturesChange struct {
+	Kind ChangeKind `json:"kind"`
+
+	Before json.RawMessage `json:"before"`
+
+	After json.RawMessage `json:"after"`
+}
+
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffFeaturesChange) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffFeaturesChange) __premarshalJSON() (*__premarshalDiffModelVersionsDiffModelVersionsModelVersionDiffFeaturesChange, error) {
+	var retval __premarshalDiffModelVersionsDiffModelVersionsModelVersionDiffFeaturesChange
+
+	retval.Kind = v.ChangeFields.Kind
+	{
+
+		dst := &retval.Before
+		src := v.ChangeFields.Before
+		if src != nil {
+			var err error
+			*dst, err = __marshalChangeFieldsBeforeNode(
+				src)
+			if err != nil {
+				return nil, fmt.Errorf(
+					"unable to marshal DiffModelVersionsDiffModelVersionsModelVersionDiffFeaturesChange.ChangeFields.Before: %w", err)
+			}
+		}
+	}
+	{
+
+		dst := &retval.After
+		src := v.ChangeFields.After
+		if src != nil {
+			var err error
+			*dst, err = __marshalChangeFieldsAfterNode(
+				src)
+			if err != nil {
+				return nil, fmt.Errorf(
+					"unable to marshal DiffModelVersionsDiffModelVersionsModelVersionDiffFeaturesChange.ChangeFields.After: %w", err)
+			}
+		}
+	}
+	return &retval, nil
+}
+
+// DiffModelVersionsDiffModelVersionsModelVersionDiffFromModelVersion includes the requested fields of the GraphQL type ModelVersion.
+// The GraphQL type's documentation follows.
+//
+// A registered model artifact: one version of a model, generated by exactly one run.
+type DiffModelVersionsDiffModelVersionsModelVersionDiffFromModelVersion struct {
+	// ID, modelversion:MODEL/VERSION.
+	Id string `json:"id"`
+	// MODEL@vVERSION.
+	Label string `json:"label"`
+}
+
+// GetId returns DiffModelVersionsDiffModelVersionsModelVersionDiffFromModelVersion.Id, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffFromModelVersion) GetId() string {
+	return v.Id
+}
+
+// GetLabel returns DiffModelVersionsDiffModelVersionsModelVersionDiffFromModelVersion.Label, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffFromModelVersion) GetLabel() string {
+	return v.Label
+}
+
+// DiffModelVersionsDiffModelVersionsModelVersionDiffFromRun includes the requested fields of the GraphQL type Run.
+// The GraphQL type's documentation follows.
+//
+// One execution of training, evaluation or any step that consumes and produces nodes.
+type DiffModelVersionsDiffModelVersionsModelVersionDiffFromRun struct {
+	// ID, run:…, server-assigned and time-ordered.
+	Id string `json:"id"`
+	// The run's name, or its ID when unnamed.
+	Label string `json:"label"`
+}
+
+// GetId returns DiffModelVersionsDiffModelVersionsModelVersionDiffFromRun.Id, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffFromRun) GetId() string { return v.Id }
+
+// GetLabel returns DiffModelVersionsDiffModelVersionsModelVersionDiffFromRun.Label, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffFromRun) GetLabel() string { return v.Label }
+
+// DiffModelVersionsDiffModelVersionsModelVersionDiffMetricsMetricDelta includes the requested fields of the GraphQL type MetricDelta.
+// The GraphQL type's documentation follows.
+//
+// A metric's last value on both sides.
+type DiffModelVersionsDiffModelVersionsModelVersionDiffMetricsMetricDelta struct {
+	// Metric key.
+	Key string `json:"key"`
+	// Last value on the older side; null if absent.
+	Before *float64 `json:"before"`
+	// Last value on the newer side; null if absent.
+	After *float64 `json:"after"`
+	// after - before when both exist.
+	Delta *float64 `json:"delta"`
+}
+
+// GetKey returns DiffModelVersionsDiffModelVersionsModelVersionDiffMetricsMetricDelta.Key, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffMetricsMetricDelta) GetKey() string {
+	return v.Key
+}
+
+// GetBefore returns DiffModelVersionsDiffModelVersionsModelVersionDiffMetricsMetricDelta.Before, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffMetricsMetricDelta) GetBefore() *float64 {
+	return v.Before
+}
+
+// GetAfter returns DiffModelVersionsDiffModelVersionsModelVersionDiffMetricsMetricDelta.After, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffMetricsMetricDelta) GetAfter() *float64 {
+	return v.After
+}
+
+// GetDelta returns DiffModelVersionsDiffModelVersionsModelVersionDiffMetricsMetricDelta.Delta, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffMetricsMetricDelta) GetDelta() *float64 {
+	return v.Delta
+}
+
+// DiffModelVersionsDiffModelVersionsModelVersionDiffParamsValueChange includes the requested fields of the GraphQL type ValueChange.
+// The GraphQL type's documentation follows.
+//
+// A param that differs between two runs.
+type DiffModelVersionsDiffModelVersionsModelVersionDiffParamsValueChange struct {
+	// Param key.
+	Key string `json:"key"`
+	// Added, removed or changed.
+	Kind ChangeKind `json:"kind"`
+	// Value on the older side; null when ADDED.
+	Before *string `json:"before"`
+	// Value on the newer side; null when REMOVED.
+	After *string `json:"after"`
+}
+
+// GetKey returns DiffModelVersionsDiffModelVersionsModelVersionDiffParamsValueChange.Key, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffParamsValueChange) GetKey() string {
+	return v.Key
+}
+
+// GetKind returns DiffModelVersionsDiffModelVersionsModelVersionDiffParamsValueChange.Kind, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffParamsValueChange) GetKind() ChangeKind {
+	return v.Kind
+}
+
+// GetBefore returns DiffModelVersionsDiffModelVersionsModelVersionDiffParamsValueChange.Before, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffParamsValueChange) GetBefore() *string {
+	return v.Before
+}
+
+// GetAfter returns DiffModelVersionsDiffModelVersionsModelVersionDiffParamsValueChange.After, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffParamsValueChange) GetAfter() *string {
+	return v.After
+}
+
+// DiffModelVersionsDiffModelVersionsModelVersionDiffToModelVersion includes the requested fields of the GraphQL type ModelVersion.
+// The GraphQL type's documentation follows.
+//
+// A registered model artifact: one version of a model, generated by exactly one run.
+type DiffModelVersionsDiffModelVersionsModelVersionDiffToModelVersion struct {
+	// ID, modelversion:MODEL/VERSION.
+	Id string `json:"id"`
+	// MODEL@vVERSION.
+	Label string `json:"label"`
+}
+
+// GetId returns DiffModelVersionsDiffModelVersionsModelVersionDiffToModelVersion.Id, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffToModelVersion) GetId() string {
+	return v.Id
+}
+
+// GetLabel returns DiffModelVersionsDiffModelVersionsModelVersionDiffToModelVersion.Label, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffToModelVersion) GetLabel() string {
+	return v.Label
+}
+
+// DiffModelVersionsDiffModelVersionsModelVersionDiffToRun includes the requested fields of the GraphQL type Run.
+// The GraphQL type's documentation follows.
+//
+// One execution of training, evaluation or any step that consumes and produces nodes.
+type DiffModelVersionsDiffModelVersionsModelVersionDiffToRun struct {
+	// ID, run:…, server-assigned and time-ordered.
+	Id string `json:"id"`
+	// The run's name, or its ID when unnamed.
+	Label string `json:"label"`
+}
+
+// GetId returns DiffModelVersionsDiffModelVersionsModelVersionDiffToRun.Id, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffToRun) GetId() string { return v.Id }
+
+// GetLabel returns DiffModelVersionsDiffModelVersionsModelVersionDiffToRun.Label, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsDiffModelVersionsModelVersionDiffToRun) GetLabel() string { return v.Label }
+
+// DiffModelVersionsResponse is returned by DiffModelVersions on success.
+type DiffModelVersionsResponse struct {
+	// What changed between two versions of a model: data, features, code, packages, params, metrics.
+	DiffModelVersions DiffModelVersionsDiffModelVersionsModelVersionDiff `json:"diffModelVersions"`
+}
+
+// GetDiffModelVersions returns DiffModelVersionsResponse.DiffModelVersions, and is useful for accessing the field via an interface.
+func (v *DiffModelVersionsResponse) GetDiffModelVersions() DiffModelVersionsDiffModelVersionsModelVersionDiff {
+	return v.DiffModelVersions
+}
+
+// Direction of a lineage traversal. Every edge points from the dependent to
+// what it depends on, so UPSTREAM follows edges (towards inputs, code, data)
+// and DOWNSTREAM follows them backwards (towards runs, models, deployments).
+type Direction string
+
+const (
+	DirectionUpstream   Direction = "UPSTREAM"
+	DirectionDownstream Direction = "DOWNSTREAM"
+	DirectionBoth       Direction = "BOTH"
+)
+
+var AllDirection = []Direction{
+	DirectionUpstream,
+	DirectionDownstream,
+	DirectionBoth,
+}
+
+// Type of a lineage edge (from → to).
+type EdgeType string
+
+const (
+	// Run → an entity it used as input, with a role.
+	EdgeTypeUsed EdgeType = "USED"
+	// Entity → the run that produced it.
+	EdgeTypeGeneratedBy EdgeType = "GENERATED_BY"
+	// Entity → entity it was derived from without a run.
+	EdgeTypeDerivedFrom EdgeType = "DERIVED_FROM"
+	// Split → the dataset version it splits.
+	EdgeTypeSplitOf EdgeType = "SPLIT_OF"
+	// Run → the code version it ran.
+	EdgeTypeRanCode EdgeType = "RAN_CODE"
+	// Run → the environment it ran in.
+	EdgeTypeRanIn EdgeType = "RAN_IN"
+	// Run → its parent run (nested runs, tuning trials).
+	EdgeTypeChildOf EdgeType = "CHILD_OF"
+	// Deployment → the model version it serves.
+	EdgeTypeServes EdgeType = "SERVES"
+	// Version → its logical node (grouping; not followed by lineage).
+	EdgeTypeVersionOf EdgeType = "VERSION_OF"
+	// Run → its experiment or pipeline (grouping; not followed by lineage).
+	EdgeTypePartOf EdgeType = "PART_OF"
+)
+
+var AllEdgeType = []EdgeType{
+	EdgeTypeUsed,
+	EdgeTypeGeneratedBy,
+	EdgeTypeDerivedFrom,
+	EdgeTypeSplitOf,
+	EdgeTypeRanCode,
+	EdgeTypeRanIn,
+	EdgeTypeChildOf,
+	EdgeTypeServes,
+	EdgeTypeVersionOf,
+	EdgeTypePartOf,
+}
+
+// FinishRunFinishRun includes the requested fields of the GraphQL type Run.
+// The GraphQL type's documentation follows.
+//
+// One execution of training, evaluation or any step that consumes and produces nodes.
+type FinishRunFinishRun struct {
+	// ID, run:…, server-assigned and time-ordered.
+	Id string `json:"id"`
+	// Status.
+	Status RunStatus `json:"status"`
+	// When the run started.
+	StartedAt time.Time `json:"startedAt"`
+	// When the run ended; null while running.
+	EndedAt *time.Time `json:"endedAt"`
+}
+
+// GetId returns FinishRunFinishRun.Id, and is useful for accessing the field via an interface.
+func (v *FinishRunFinishRun) GetId() string { return v.Id }
+
+// GetStatus returns FinishRunFinishRun.Status, and is useful for accessing the field via an interface.
+func (v *FinishRunFinishRun) GetStatus() RunStatus { return v.Status }
+
+// GetStartedAt returns FinishRunFinishRun.StartedAt, and is useful for accessing the field via an interface.
+func (v *FinishRunFinishRun) GetStartedAt() time.Time { return v.StartedAt }
+
+// GetEndedAt returns FinishRunFinishRun.EndedAt, and is useful for accessing the field via an interface.
+func (v *FinishRunFinishRun) GetEndedAt() *time.Time { return v.EndedAt }
+
+// Finishes a run.
+type FinishRunInput struct {
+	// The run.
+	Run string `json:"run"`
+	// Final status: FINISHED, FAILED or KILLED.
+	Status *RunStatus `json:"status"`
+	// End time; default now.
+	EndedAt *time.Time `json:"endedAt"`
+	// Compute used (at most 1000 entries).
+	Compute []KeyValueInput `json:"compute"`
+}
+
+// GetRun returns FinishRunInput.Run, and is useful for accessing the field via an interface.
+func (v *FinishRunInput) GetRun() string { return v.Run }
+
+// GetStatus returns FinishRunInput.Status, and is useful for accessing the field via an interface.
+func (v *FinishRunInput) GetStatus() *RunStatus { return v.Status }
+
+// GetEndedAt returns FinishRunInput.EndedAt, and is useful for accessing the field via an interface.
+func (v *FinishRunInput) GetEndedAt() *time.Time { return v.EndedAt }
+
+// GetCompute returns FinishRunInput.Compute, and is useful for accessing the field via an interface.
+func (v *FinishRunInput) GetCompute() []KeyValueInput { return v.Compute }
+
+// FinishRunResponse is returned by FinishRun on success.
+type FinishRunResponse struct {
+	// Finishes a run.
+	FinishRun FinishRunFinishRun `json:"finishRun"`
+}
+
+// GetFinishRun returns FinishRunResponse.FinishRun, and is useful for accessing the field via an interface.
+func (v *FinishRunResponse) GetFinishRun() FinishRunFinishRun { return v.FinishRun }
+
+// GetModelVersionModelVersion includes the requested fields of the GraphQL type ModelVersion.
+// The GraphQL type's documentation follows.
+//
+// A registered model artifact: one version of a model, generated by exactly one run.
+type GetModelVersionModelVersion struct {
+	ModelVersionFields `json:"-"`
+}
+
+// GetId returns GetModelVersionModelVersion.Id, and is useful for accessing the field via an interface.
+func (v *GetModelVersionModelVersion) GetId() string { return v.ModelVersionFields.Id }
+
+// GetModelName returns GetModelVersionModelVersion.ModelName, and is useful for accessing the field via an interface.
+func (v *GetModelVersionModelVersion) GetModelName() string { return v.ModelVersionFields.ModelName }
+
+// GetVersion returns GetModelVersionModelVersion.Version, and is useful for accessing the field via an interface.
+func (v *GetModelVersionModelVersion) GetVersion() int { return v.ModelVersionFields.Version }
+
+// GetStage returns GetModelVersionModelVersion.Stage, and is useful for accessing the field via an interface.
+func (v *GetModelVersionModelVersion) GetStage() Stage { return v.ModelVersionFields.Stage }
+
+// GetArtifactUri returns GetModelVersionModelVersion.ArtifactUri, and is useful for accessing the field via an interface.
+func (v *GetModelVersionModelVersion) GetArtifactUri() string {
+	return v.ModelVersionFields.ArtifactUri
+}
+
+// GetArtifactDigest returns GetModelVersionModelVersion.ArtifactDigest, and is useful for accessing the field via an interface.
+func (v *GetModelVersionModelVersion) GetArtifactDigest() string {
+	return v.ModelVersionFields.ArtifactDigest
+}
+
+// GetRunId returns GetModelVersionModelVersion.RunId, and is useful for accessing the field via an interface.
+func (v *GetModelVersionModelVersion) GetRunId() string { return v.ModelVersionFields.RunId }
+
+// GetFramework returns GetModelVersionModelVersion.Framework, and is useful for accessing the field via an interface.
+func (v *GetModelVersionModelVersion) GetFramework() string { return v.ModelVersionFields.Framework }
+
+// GetAliases returns GetModelVersionModelVersion.Aliases, and is useful for accessing the field via an interface.
+func (v *GetModelVersionModelVersion) GetAliases() []string { return v.ModelVersionFields.Aliases }
+
+// GetDescription returns GetModelVersionModelVersion.Description, and is useful for accessing the field via an interface.
+func (v *GetModelVersionModelVersion) GetDescription() string {
+	return v.ModelVersionFields.Description
+}
+
+// GetCreatedAt returns GetModelVersionModelVersion.CreatedAt, and is useful for accessing the field via an interface.
+func (v *GetModelVersionModelVersion) GetCreatedAt() time.Time { return v.ModelVersionFields.CreatedAt }
+
+func (v *GetModelVersionModelVersion) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*GetModelVersionModelVersion
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.GetModelVersionModelVersion = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.ModelVersionFields)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalGetModelVersionModelVersion struct {
+	Id string `json:"id"`
+
+	ModelName string `json:"modelName"`
+
+	Version int `json:"version"`
+
+	Stage Stage `json:"stage"`
+
+	ArtifactUri string `json:"artifactUri"`
+
+	ArtifactDigest string `json:"artifactDigest"`
+
+	RunId string `json:"runId"`
+
+	Framework string `json:"framework"`
+
+	Aliases []string `json:"aliases"`
+
+	Description string `json:"description"`
+
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+func (v *GetModelVersionModelVersion) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *GetModelVersionModelVersion) __premarshalJSON() (*__premarshalGetModelVersionModelVersion, error) {
+	var retval __premarshalGetModelVersionModelVersion
+
+	retval.Id = v.ModelVersionFields.Id
+	retval.ModelName = v.ModelVersionFields.ModelName
+	retval.Version = v.ModelVersionFields.Version
+	retval.Stage = v.ModelVersionFields.Stage
+	retval.ArtifactUri = v.ModelVersionFields.ArtifactUri
+	retval.ArtifactDigest = v.ModelVersionFields.ArtifactDigest
+	retval.RunId = v.ModelVersionFields.RunId
+	retval.Framework = v.ModelVersionFields.Framework
+	retval.Aliases = v.ModelVersionFields.Aliases
+	retval.Description = v.ModelVersionFields.Description
+	retval.CreatedAt = v.ModelVersionFields.CreatedAt
+	return &retval, nil
+}
+
+// GetModelVersionResponse is returned by GetModelVersion on success.
+type GetModelVersionResponse struct {
+	// One version of a model, selected by exactly one of version, stage or alias.
+	// NOT_FOUND if none matches.
+	ModelVersion *GetModelVersionModelVersion `json:"modelVersion"`
+}
+
+// GetModelVersion returns GetModelVersionResponse.ModelVersion, and is useful for accessing the field via an interface.
+func (v *GetModelVersionResponse) GetModelVersion() *GetModelVersionModelVersion {
+	return v.ModelVersion
+}
+
+// ImpactImpact includes the requested fields of the GraphQL type Impact.
+// The GraphQL type's documentation follows.
+//
+// Everything downstream of a node that matters operationally.
+type ImpactImpact struct {
+	// The node whose impact this is.
+	Of ImpactImpactOfNode `json:"-"`
+	// Runs downstream.
+	Runs []ImpactImpactRunsRun `json:"runs"`
+	// Derived data: dataset versions, splits, feature set versions, artifacts.
+	Data []ImpactImpactDataNode `json:"-"`
+	// Affected model versions grouped by stage, in the order PRODUCTION, STAGING, NONE, ARCHIVED.
+	ModelVersions []ImpactImpactModelVersionsStageGroup `json:"modelVersions"`
+	// Deployments serving affected versions.
+	Deployments []ImpactImpactDeploymentsDeployment `json:"deployments"`
+	// Downstream nodes counted.
+	Total int `json:"total"`
+	// True when the walk hit its size limit (100,000 nodes).
+	Truncated bool `json:"truncated"`
+}
+
+// GetOf returns ImpactImpact.Of, and is useful for accessing the field via an interface.
+func (v *ImpactImpact) GetOf() ImpactImpactOfNode { return v.Of }
+
+// GetRuns returns ImpactImpact.Runs, and is useful for accessing the field via an interface.
+func (v *ImpactImpact) GetRuns() []ImpactImpactRunsRun { return v.Runs }
+
+// GetData returns ImpactImpact.Data, and is useful for accessing the field via an interface.
+func (v *ImpactImpact) GetData() []ImpactImpactDataNode { return v.Data }
+
+// GetModelVersions returns ImpactImpact.ModelVersions, and is useful for accessing the field via an interface.
+func (v *ImpactImpact) GetModelVersions() []ImpactImpactModelVersionsStageGroup {
+	return v.ModelVersions
+}
+
+// GetDeployments returns ImpactImpact.Deployments, and is useful for accessing the field via an interface.
+func (v *ImpactImpact) GetDeployments() []ImpactImpactDeploymentsDeployment { return v.Deployments }
+
+// GetTotal returns ImpactImpact.Total, and is useful for accessing the field via an interface.
+func (v *ImpactImpact) GetTotal() int { return v.Total }
+
+// GetTruncated returns ImpactImpact.Truncated, and is useful for accessing the field via an interface.
+func (v *ImpactImpact) GetTruncated() bool { return v.Truncated }
+
+func (v *ImpactImpact) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ImpactImpact
+		Of   json.RawMessage   `json:"of"`
+		Data []json.RawMessage `json:"data"`
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ImpactImpact = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	{
+		dst := &v.Of
+		src := firstPass.Of
+		if len(src) != 0 && string(src) != "null" {
+			err = __unmarshalImpactImpactOfNode(
+				src, dst)
+			if err != nil {
+				return fmt.Errorf(
+					"unable to unmarshal ImpactImpact.Of: %w", err)
+			}
+		}
+	}
+
+	{
+		dst := &v.Data
+		src := firstPass.Data
+		*dst = make(
+			[]ImpactImpactDataNode,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			if len(src) != 0 && string(src) != "null" {
+				err = __unmarshalImpactImpactDataNode(
+					src, dst)
+				if err != nil {
+					return fmt.Errorf(
+						"unable to unmarshal ImpactImpact.Data: %w", err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+type __premarshalImpactImpact struct {
+	Of json.RawMessage `json:"of"`
+
+	Runs []ImpactImpactRunsRun `json:"runs"`
+
+	Data []json.RawMessage `json:"data"`
+
+	ModelVersions []ImpactImpactModelVersionsStageGroup `json:"modelVersions"`
+
+	Deployments []ImpactImpactDeploymentsDeployment `json:"deployments"`
+
+	Total int `json:"total"`
+
+	Truncated bool `json:"truncated"`
+}
+
+func (v *ImpactImpact) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ImpactImpact) __premarshalJSON() (*__premarshalImpactImpact, error) {
+	var retval __premarshalImpactImpact
+
+	{
+
+		dst := &retval.Of
+		src := v.Of
+		var err error
+		*dst, err = __marshalImpactImpactOfNode(
+			&src)
+		if err != nil {
+			return nil, fmt.Errorf(
+				"unable to marshal ImpactImpact.Of: %w", err)
+		}
+	}
+	retval.Runs = v.Runs
+	{
+
+		dst := &retval.Data
+		src := v.Data
+		*dst = make(
+			[]json.RawMessage,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			var err error
+			*dst, err = __marshalImpactImpactDataNode(
+				&src)
+			if err != nil {
+				return nil, fmt.Errorf(
+					"unable to marshal ImpactImpact.Data: %w", err)
+			}
+		}
+	}
+	retval.ModelVersions = v.ModelVersions
+	retval.Deployments = v.Deployments
+	retval.Total = v.Total
+	retval.Truncated = v.Truncated
+	return &retval, nil
+}
+
+// ImpactImpactDataArtifact includes the requested fields of the GraphQL type Artifact.
+// The GraphQL type's documentation follows.
+//
+// Any other versioned object: config, report, plot, image, …
+type ImpactImpactDataArtifact struct {
+	Typename        *string `json:"__typename"`
+	NodeRefArtifact `json:"-"`
+}
+
+// GetTypename returns ImpactImpactDataArtifact.Typename, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataArtifact) GetTypename() *string { return v.Typename }
+
+// GetId returns ImpactImpactDataArtifact.Id, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataArtifact) GetId() string { return v.NodeRefArtifact.Id }
+
+// GetKind returns ImpactImpactDataArtifact.Kind, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataArtifact) GetKind() NodeKind { return v.NodeRefArtifact.Kind }
+
+// GetLabel returns ImpactImpactDataArtifact.Label, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataArtifact) GetLabel() string { return v.NodeRefArtifact.Label }
+
+func (v *ImpactImpactDataArtifact) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ImpactImpactDataArtifact
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ImpactImpactDataArtifact = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefArtifact)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalImpactImpactDataArtifact struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ImpactImpactDataArtifact) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ImpactImpactDataArtifact) __premarshalJSON() (*__premarshalImpactImpactDataArtifact, error) {
+	var retval __premarshalImpactImpactDataArtifact
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefArtifact.Id
+	retval.Kind = v.NodeRefArtifact.Kind
+	retval.Label = v.NodeRefArtifact.Label
+	return &retval, nil
+}
+
+// ImpactImpactDataCodeVersion includes the requested fields of the GraphQL type CodeVersion.
+// The GraphQL type's documentation follows.
+//
+// A version of code: repository and commit (plus diff digest when dirty).
+type ImpactImpactDataCodeVersion struct {
+	Typename           *string `json:"__typename"`
+	NodeRefCodeVersion `json:"-"`
+}
+
+// GetTypename returns ImpactImpactDataCodeVersion.Typename, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataCodeVersion) GetTypename() *string { return v.Typename }
+
+// GetId returns ImpactImpactDataCodeVersion.Id, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataCodeVersion) GetId() string { return v.NodeRefCodeVersion.Id }
+
+// GetKind returns ImpactImpactDataCodeVersion.Kind, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataCodeVersion) GetKind() NodeKind { return v.NodeRefCodeVersion.Kind }
+
+// GetLabel returns ImpactImpactDataCodeVersion.Label, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataCodeVersion) GetLabel() string { return v.NodeRefCodeVersion.Label }
+
+func (v *ImpactImpactDataCodeVersion) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ImpactImpactDataCodeVersion
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ImpactImpactDataCodeVersion = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefCodeVersion)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalImpactImpactDataCodeVersion struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ImpactImpactDataCodeVersion) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ImpactImpactDataCodeVersion) __premarshalJSON() (*__premarshalImpactImpactDataCodeVersion, error) {
+	var retval __premarshalImpactImpactDataCodeVersion
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefCodeVersion.Id
+	retval.Kind = v.NodeRefCodeVersion.Kind
+	retval.Label = v.NodeRefCodeVersion.Label
+	return &retval, nil
+}
+
+// ImpactImpactDataDataset includes the requested fields of the GraphQL type Dataset.
+// The GraphQL type's documentation follows.
+//
+// A logical dataset: a name grouping immutable versions.
+type ImpactImpactDataDataset struct {
+	Typename       *string `json:"__typename"`
+	NodeRefDataset `json:"-"`
+}
+
+// GetTypename returns ImpactImpactDataDataset.Typename, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataDataset) GetTypename() *string { return v.Typename }
+
+// GetId returns ImpactImpactDataDataset.Id, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataDataset) GetId() string { return v.NodeRefDataset.Id }
+
+// GetKind returns ImpactImpactDataDataset.Kind, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataDataset) GetKind() NodeKind { return v.NodeRefDataset.Kind }
+
+// GetLabel returns ImpactImpactDataDataset.Label, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataDataset) GetLabel() string { return v.NodeRefDataset.Label }
+
+func (v *ImpactImpactDataDataset) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ImpactImpactDataDataset
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ImpactImpactDataDataset = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefDataset)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalImpactImpactDataDataset struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ImpactImpactDataDataset) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ImpactImpactDataDataset) __premarshalJSON() (*__premarshalImpactImpactDataDataset, error) {
+	var retval __premarshalImpactImpactDataDataset
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefDataset.Id
+	retval.Kind = v.NodeRefDataset.Kind
+	retval.Label = v.NodeRefDataset.Label
+	return &retval, nil
+}
+
+// ImpactImpactDataDatasetVersion includes the requested fields of the GraphQL type DatasetVersion.
+// The GraphQL type's documentation follows.
+//
+// An immutable snapshot of a dataset.
+type ImpactImpactDataDatasetVersion struct {
+	Typename              *string `json:"__typename"`
+	NodeRefDatasetVersion `json:"-"`
+}
+
+// GetTypename returns ImpactImpactDataDatasetVersion.Typename, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataDatasetVersion) GetTypename() *string { return v.Typename }
+
+// GetId returns ImpactImpactDataDatasetVersion.Id, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataDatasetVersion) GetId() string { return v.NodeRefDatasetVersion.Id }
+
+// GetKind returns ImpactImpactDataDatasetVersion.Kind, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataDatasetVersion) GetKind() NodeKind { return v.NodeRefDatasetVersion.Kind }
+
+// GetLabel returns ImpactImpactDataDatasetVersion.Label, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataDatasetVersion) GetLabel() string { return v.NodeRefDatasetVersion.Label }
+
+func (v *ImpactImpactDataDatasetVersion) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ImpactImpactDataDatasetVersion
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ImpactImpactDataDatasetVersion = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefDatasetVersion)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalImpactImpactDataDatasetVersion struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ImpactImpactDataDatasetVersion) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ImpactImpactDataDatasetVersion) __premarshalJSON() (*__premarshalImpactImpactDataDatasetVersion, error) {
+	var retval __premarshalImpactImpactDataDatasetVersion
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefDatasetVersion.Id
+	retval.Kind = v.NodeRefDatasetVersion.Kind
+	retval.Label = v.NodeRefDatasetVersion.Label
+	return &retval, nil
+}
+
+// ImpactImpactDataDeployment includes the requested fields of the GraphQL type Deployment.
+// The GraphQL type's documentation follows.
+//
+// A model version in an environment (staging, prod, …): one per version and
+// environment. It SERVES its version until it is DECOMMISSIONED.
+type ImpactImpactDataDeployment struct {
+	Typename          *string `json:"__typename"`
+	NodeRefDeployment `json:"-"`
+}
+
+// GetTypename returns ImpactImpactDataDeployment.Typename, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataDeployment) GetTypename() *string { return v.Typename }
+
+// GetId returns ImpactImpactDataDeployment.Id, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataDeployment) GetId() string { return v.NodeRefDeployment.Id }
+
+// GetKind returns ImpactImpactDataDeployment.Kind, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataDeployment) GetKind() NodeKind { return v.NodeRefDeployment.Kind }
+
+// GetLabel returns ImpactImpactDataDeployment.Label, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataDeployment) GetLabel() string { return v.NodeRefDeployment.Label }
+
+func (v *ImpactImpactDataDeployment) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ImpactImpactDataDeployment
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ImpactImpactDataDeployment = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefDeployment)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalImpactImpactDataDeployment struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ImpactImpactDataDeployment) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ImpactImpactDataDeployment) __premarshalJSON() (*__premarshalImpactImpactDataDeployment, error) {
+	var retval __premarshalImpactImpactDataDeployment
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefDeployment.Id
+	retval.Kind = v.NodeRefDeployment.Kind
+	retval.Label = v.NodeRefDeployment.Label
+	return &retval, nil
+}
+
+// ImpactImpactDataEnvironment includes the requested fields of the GraphQL type Environment.
+// The GraphQL type's documentation follows.
+//
+// A runtime environment, identified by the digest of its contents.
+type ImpactImpactDataEnvironment struct {
+	Typename           *string `json:"__typename"`
+	NodeRefEnvironment `json:"-"`
+}
+
+// GetTypename returns ImpactImpactDataEnvironment.Typename, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataEnvironment) GetTypename() *string { return v.Typename }
+
+// GetId returns ImpactImpactDataEnvironment.Id, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataEnvironment) GetId() string { return v.NodeRefEnvironment.Id }
+
+// GetKind returns ImpactImpactDataEnvironment.Kind, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataEnvironment) GetKind() NodeKind { return v.NodeRefEnvironment.Kind }
+
+// GetLabel returns ImpactImpactDataEnvironment.Label, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataEnvironment) GetLabel() string { return v.NodeRefEnvironment.Label }
+
+func (v *ImpactImpactDataEnvironment) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ImpactImpactDataEnvironment
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ImpactImpactDataEnvironment = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefEnvironment)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalImpactImpactDataEnvironment struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ImpactImpactDataEnvironment) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ImpactImpactDataEnvironment) __premarshalJSON() (*__premarshalImpactImpactDataEnvironment, error) {
+	var retval __premarshalImpactImpactDataEnvironment
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefEnvironment.Id
+	retval.Kind = v.NodeRefEnvironment.Kind
+	retval.Label = v.NodeRefEnvironment.Label
+	return &retval, nil
+}
+
+// ImpactImpactDataExperiment includes the requested fields of the GraphQL type Experiment.
+// The GraphQL type's documentation follows.
+//
+// A group of runs.
+type ImpactImpactDataExperiment struct {
+	Typename          *string `json:"__typename"`
+	NodeRefExperiment `json:"-"`
+}
+
+// GetTypename returns ImpactImpactDataExperiment.Typename, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataExperiment) GetTypename() *string { return v.Typename }
+
+// GetId returns ImpactImpactDataExperiment.Id, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataExperiment) GetId() string { return v.NodeRefExperiment.Id }
+
+// GetKind returns ImpactImpactDataExperiment.Kind, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataExperiment) GetKind() NodeKind { return v.NodeRefExperiment.Kind }
+
+// GetLabel returns ImpactImpactDataExperiment.Label, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataExperiment) GetLabel() string { return v.NodeRefExperiment.Label }
+
+func (v *ImpactImpactDataExperiment) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ImpactImpactDataExperiment
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ImpactImpactDataExperiment = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefExperiment)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalImpactImpactDataExperiment struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ImpactImpactDataExperiment) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ImpactImpactDataExperiment) __premarshalJSON() (*__premarshalImpactImpactDataExperiment, error) {
+	var retval __premarshalImpactImpactDataExperiment
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefExperiment.Id
+	retval.Kind = v.NodeRefExperiment.Kind
+	retval.Label = v.NodeRefExperiment.Label
+	return &retval, nil
+}
+
+// ImpactImpactDataFeatureSet includes the requested fields of the GraphQL type FeatureSet.
+// The GraphQL type's documentation follows.
+//
+// A feature view: named, typed features and the transformation that makes them.
+type ImpactImpactDataFeatureSet struct {
+	Typename          *string `json:"__typename"`
+	NodeRefFeatureSet `json:"-"`
+}
+
+// GetTypename returns ImpactImpactDataFeatureSet.Typename, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataFeatureSet) GetTypename() *string { return v.Typename }
+
+// GetId returns ImpactImpactDataFeatureSet.Id, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataFeatureSet) GetId() string { return v.NodeRefFeatureSet.Id }
+
+// GetKind returns ImpactImpactDataFeatureSet.Kind, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataFeatureSet) GetKind() NodeKind { return v.NodeRefFeatureSet.Kind }
+
+// GetLabel returns ImpactImpactDataFeatureSet.Label, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataFeatureSet) GetLabel() string { return v.NodeRefFeatureSet.Label }
+
+func (v *ImpactImpactDataFeatureSet) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ImpactImpactDataFeatureSet
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ImpactImpactDataFeatureSet = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefFeatureSet)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalImpactImpactDataFeatureSet struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ImpactImpactDataFeatureSet) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ImpactImpactDataFeatureSet) __premarshalJSON() (*__premarshalImpactImpactDataFeatureSet, error) {
+	var retval __premarshalImpactImpactDataFeatureSet
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefFeatureSet.Id
+	retval.Kind = v.NodeRefFeatureSet.Kind
+	retval.Label = v.NodeRefFeatureSet.Label
+	return &retval, nil
+}
+
+// ImpactImpactDataFeatureSetVersion includes the requested fields of the GraphQL type FeatureSetVersion.
+// The GraphQL type's documentation follows.
+//
+// An immutable version of a feature set.
+type ImpactImpactDataFeatureSetVersion struct {
+	Typename                 *string `json:"__typename"`
+	NodeRefFeatureSetVersion `json:"-"`
+}
+
+// GetTypename returns ImpactImpactDataFeatureSetVersion.Typename, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataFeatureSetVersion) GetTypename() *string { return v.Typename }
+
+// GetId returns ImpactImpactDataFeatureSetVersion.Id, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataFeatureSetVersion) GetId() string { return v.NodeRefFeatureSetVersion.Id }
+
+// GetKind returns ImpactImpactDataFeatureSetVersion.Kind, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataFeatureSetVersion) GetKind() NodeKind {
+	return v.NodeRefFeatureSetVersion.Kind
+}
+
+// GetLabel returns ImpactImpactDataFeatureSetVersion.Label, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataFeatureSetVersion) GetLabel() string {
+	return v.NodeRefFeatureSetVersion.Label
+}
+
+func (v *ImpactImpactDataFeatureSetVersion) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ImpactImpactDataFeatureSetVersion
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ImpactImpactDataFeatureSetVersion = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefFeatureSetVersion)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalImpactImpactDataFeatureSetVersion struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ImpactImpactDataFeatureSetVersion) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ImpactImpactDataFeatureSetVersion) __premarshalJSON() (*__premarshalImpactImpactDataFeatureSetVersion, error) {
+	var retval __premarshalImpactImpactDataFeatureSetVersion
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefFeatureSetVersion.Id
+	retval.Kind = v.NodeRefFeatureSetVersion.Kind
+	retval.Label = v.NodeRefFeatureSetVersion.Label
+	return &retval, nil
+}
+
+// ImpactImpactDataModel includes the requested fields of the GraphQL type Model.
+// The GraphQL type's documentation follows.
+//
+// A registered model: a name grouping versions, with aliases.
+type ImpactImpactDataModel struct {
+	Typename     *string `json:"__typename"`
+	NodeRefModel `json:"-"`
+}
+
+// GetTypename returns ImpactImpactDataModel.Typename, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataModel) GetTypename() *string { return v.Typename }
+
+// GetId returns ImpactImpactDataModel.Id, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataModel) GetId() string { return v.NodeRefModel.Id }
+
+// GetKind returns ImpactImpactDataModel.Kind, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataModel) GetKind() NodeKind { return v.NodeRefModel.Kind }
+
+// GetLabel returns ImpactImpactDataModel.Label, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataModel) GetLabel() string { return v.NodeRefModel.Label }
+
+func (v *ImpactImpactDataModel) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ImpactImpactDataModel
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ImpactImpactDataModel = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefModel)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalImpactImpactDataModel struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ImpactImpactDataModel) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ImpactImpactDataModel) __premarshalJSON() (*__premarshalImpactImpactDataModel, error) {
+	var retval __premarshalImpactImpactDataModel
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefModel.Id
+	retval.Kind = v.NodeRefModel.Kind
+	retval.Label = v.NodeRefModel.Label
+	return &retval, nil
+}
+
+// ImpactImpactDataModelVersion includes the requested fields of the GraphQL type ModelVersion.
+// The GraphQL type's documentation follows.
+//
+// A registered model artifact: one version of a model, generated by exactly one run.
+type ImpactImpactDataModelVersion struct {
+	Typename            *string `json:"__typename"`
+	NodeRefModelVersion `json:"-"`
+}
+
+// GetTypename returns ImpactImpactDataModelVersion.Typename, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataModelVersion) GetTypename() *string { return v.Typename }
+
+// GetId returns ImpactImpactDataModelVersion.Id, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataModelVersion) GetId() string { return v.NodeRefModelVersion.Id }
+
+// GetKind returns ImpactImpactDataModelVersion.Kind, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataModelVersion) GetKind() NodeKind { return v.NodeRefModelVersion.Kind }
+
+// GetLabel returns ImpactImpactDataModelVersion.Label, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataModelVersion) GetLabel() string { return v.NodeRefModelVersion.Label }
+
+func (v *ImpactImpactDataModelVersion) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ImpactImpactDataModelVersion
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ImpactImpactDataModelVersion = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefModelVersion)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalImpactImpactDataModelVersion struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ImpactImpactDataModelVersion) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ImpactImpactDataModelVersion) __premarshalJSON() (*__premarshalImpactImpactDataModelVersion, error) {
+	var retval __premarshalImpactImpactDataModelVersion
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefModelVersion.Id
+	retval.Kind = v.NodeRefModelVersion.Kind
+	retval.Label = v.NodeRefModelVersion.Label
+	return &retval, nil
+}
+
+// ImpactImpactDataNode includes the requested fields of the GraphQL interface Node.
+//
+// ImpactImpactDataNode is implemented by the following types:
+// ImpactImpactDataArtifact
+// ImpactImpactDataCodeVersion
+// ImpactImpactDataDataset
+// ImpactImpactDataDatasetVersion
+// ImpactImpactDataDeployment
+// ImpactImpactDataEnvironment
+// ImpactImpactDataExperiment
+// ImpactImpactDataFeatureSet
+// ImpactImpactDataFeatureSetVersion
+// ImpactImpactDataModel
+// ImpactImpactDataModelVersion
+// ImpactImpactDataPipeline
+// ImpactImpactDataRun
+// ImpactImpactDataSplit
+// The GraphQL type's documentation follows.
+//
+// Any node of the lineage graph (Relay Node).
+type ImpactImpactDataNode interface {
+	implementsGraphQLInterfaceImpactImpactDataNode()
+	// GetTypename returns the receiver's concrete GraphQL type-name (see interface doc for possible values).
+	GetTypename() *string
+	NodeRef
+}
+
+func (v *ImpactImpactDataArtifact) implementsGraphQLInterfaceImpactImpactDataNode()          {}
+func (v *ImpactImpactDataCodeVersion) implementsGraphQLInterfaceImpactImpactDataNode()       {}
+func (v *ImpactImpactDataDataset) implementsGraphQLInterfaceImpactImpactDataNode()           {}
+func (v *ImpactImpactDataDatasetVersion) implementsGraphQLInterfaceImpactImpactDataNode()    {}
+func (v *ImpactImpactDataDeployment) implementsGraphQLInterfaceImpactImpactDataNode()        {}
+func (v *ImpactImpactDataEnvironment) implementsGraphQLInterfaceImpactImpactDataNode()       {}
+func (v *ImpactImpactDataExperiment) implementsGraphQLInterfaceImpactImpactDataNode()        {}
+func (v *ImpactImpactDataFeatureSet) implementsGraphQLInterfaceImpactImpactDataNode()        {}
+func (v *ImpactImpactDataFeatureSetVersion) implementsGraphQLInterfaceImpactImpactDataNode() {}
+func (v *ImpactImpactDataModel) implementsGraphQLInterfaceImpactImpactDataNode()             {}
+func (v *ImpactImpactDataModelVersion) implementsGraphQLInterfaceImpactImpactDataNode()      {}
+func (v *ImpactImpactDataPipeline) implementsGraphQLInterfaceImpactImpactDataNode()          {}
+func (v *ImpactImpactDataRun) implementsGraphQLInterfaceImpactImpactDataNode()               {}
+func (v *ImpactImpactDataSplit) implementsGraphQLInterfaceImpactImpactDataNode()             {}
+
+func __unmarshalImpactImpactDataNode(b []byte, v *ImpactImpactDataNode) error {
+	if string(b) == "null" {
+		return nil
+	}
+
+	var tn struct {
+		TypeName string `json:"__typename"`
+	}
+	err := json.Unmarshal(b, &tn)
+	if err != nil {
+		return err
+	}
+
+	switch tn.TypeName {
+	case "Artifact":
+		*v = new(ImpactImpactDataArtifact)
+		return json.Unmarshal(b, *v)
+	case "CodeVersion":
+		*v = new(ImpactImpactDataCodeVersion)
+		return json.Unmarshal(b, *v)
+	case "Dataset":
+		*v = new(ImpactImpactDataDataset)
+		return json.Unmarshal(b, *v)
+	case "DatasetVersion":
+		*v = new(ImpactImpactDataDatasetVersion)
+		return json.Unmarshal(b, *v)
+	case "Deployment":
+		*v = new(ImpactImpactDataDeployment)
+		return json.Unmarshal(b, *v)
+	case "Environment":
+		*v = new(ImpactImpactDataEnvironment)
+		return json.Unmarshal(b, *v)
+	case "Experiment":
+		*v = new(ImpactImpactDataExperiment)
+		return json.Unmarshal(b, *v)
+	case "FeatureSet":
+		*v = new(ImpactImpactDataFeatureSet)
+		return json.Unmarshal(b, *v)
+	case "FeatureSetVersion":
+		*v = new(ImpactImpactDataFeatureSetVersion)
+		return json.Unmarshal(b, *v)
+	case "Model":
+		*v = new(ImpactImpactDataModel)
+		return json.Unmarshal(b, *v)
+	case "ModelVersion":
+		*v = new(ImpactImpactDataModelVersion)
+		return json.Unmarshal(b, *v)
+	case "Pipeline":
+		*v = new(ImpactImpactDataPipeline)
+		return json.Unmarshal(b, *v)
+	case "Run":
+		*v = new(ImpactImpactDataRun)
+		return json.Unmarshal(b, *v)
+	case "Split":
+		*v = new(ImpactImpactDataSplit)
+		return json.Unmarshal(b, *v)
+	case "":
+		return fmt.Errorf(
+			"response was missing Node.__typename")
+	default:
+		return fmt.Errorf(
+			`unexpected concrete type for ImpactImpactDataNode: "%v"`, tn.TypeName)
+	}
+}
+
+func __marshalImpactImpactDataNode(v *ImpactImpactDataNode) ([]byte, error) {
+
+	var typename string
+	switch v := (*v).(type) {
+	case *ImpactImpactDataArtifact:
+		typename = "Artifact"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalImpactImpactDataArtifact
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ImpactImpactDataCodeVersion:
+		typename = "CodeVersion"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalImpactImpactDataCodeVersion
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ImpactImpactDataDataset:
+		typename = "Dataset"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalImpactImpactDataDataset
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ImpactImpactDataDatasetVersion:
+		typename = "DatasetVersion"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalImpactImpactDataDatasetVersion
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ImpactImpactDataDeployment:
+		typename = "Deployment"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalImpactImpactDataDeployment
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ImpactImpactDataEnvironment:
+		typename = "Environment"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalImpactImpactDataEnvironment
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ImpactImpactDataExperiment:
+		typename = "Experiment"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalImpactImpactDataExperiment
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ImpactImpactDataFeatureSet:
+		typename = "FeatureSet"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalImpactImpactDataFeatureSet
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ImpactImpactDataFeatureSetVersion:
+		typename = "FeatureSetVersion"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalImpactImpactDataFeatureSetVersion
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ImpactImpactDataModel:
+		typename = "Model"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalImpactImpactDataModel
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ImpactImpactDataModelVersion:
+		typename = "ModelVersion"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalImpactImpactDataModelVersion
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ImpactImpactDataPipeline:
+		typename = "Pipeline"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalImpactImpactDataPipeline
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ImpactImpactDataRun:
+		typename = "Run"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalImpactImpactDataRun
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ImpactImpactDataSplit:
+		typename = "Split"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalImpactImpactDataSplit
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case nil:
+		return []byte("null"), nil
+	default:
+		return nil, fmt.Errorf(
+			`unexpected concrete type for ImpactImpactDataNode: "%T"`, v)
+	}
+}
+
+// ImpactImpactDataPipeline includes the requested fields of the GraphQL type Pipeline.
+// The GraphQL type's documentation follows.
+//
+// A logical pipeline or job whose executions are runs.
+type ImpactImpactDataPipeline struct {
+	Typename        *string `json:"__typename"`
+	NodeRefPipeline `json:"-"`
+}
+
+// GetTypename returns ImpactImpactDataPipeline.Typename, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataPipeline) GetTypename() *string { return v.Typename }
+
+// GetId returns ImpactImpactDataPipeline.Id, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataPipeline) GetId() string { return v.NodeRefPipeline.Id }
+
+// GetKind returns ImpactImpactDataPipeline.Kind, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataPipeline) GetKind() NodeKind { return v.NodeRefPipeline.Kind }
+
+// GetLabel returns ImpactImpactDataPipeline.Label, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataPipeline) GetLabel() string { return v.NodeRefPipeline.Label }
+
+func (v *ImpactImpactDataPipeline) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ImpactImpactDataPipeline
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ImpactImpactDataPipeline = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefPipeline)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalImpactImpactDataPipeline struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ImpactImpactDataPipeline) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ImpactImpactDataPipeline) __premarshalJSON() (*__premarshalImpactImpactDataPipeline, error) {
+	var retval __premarshalImpactImpactDataPipeline
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefPipeline.Id
+	retval.Kind = v.NodeRefPipeline.Kind
+	retval.Label = v.NodeRefPipeline.Label
+	return &retval, nil
+}
+
+// ImpactImpactDataRun includes the requested fields of the GraphQL type Run.
+// The GraphQL type's documentation follows.
+//
+// One execution of training, evaluation or any step that consumes and produces nodes.
+type ImpactImpactDataRun struct {
+	Typename   *string `json:"__typename"`
+	NodeRefRun `json:"-"`
+}
+
+// GetTypename returns ImpactImpactDataRun.Typename, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataRun) GetTypename() *string { return v.Typename }
+
+// GetId returns ImpactImpactDataRun.Id, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataRun) GetId() string { return v.NodeRefRun.Id }
+
+// GetKind returns ImpactImpactDataRun.Kind, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataRun) GetKind() NodeKind { return v.NodeRefRun.Kind }
+
+// GetLabel returns ImpactImpactDataRun.Label, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataRun) GetLabel() string { return v.NodeRefRun.Label }
+
+func (v *ImpactImpactDataRun) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ImpactImpactDataRun
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ImpactImpactDataRun = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefRun)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalImpactImpactDataRun struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ImpactImpactDataRun) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ImpactImpactDataRun) __premarshalJSON() (*__premarshalImpactImpactDataRun, error) {
+	var retval __premarshalImpactImpactDataRun
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefRun.Id
+	retval.Kind = v.NodeRefRun.Kind
+	retval.Label = v.NodeRefRun.Label
+	return &retval, nil
+}
+
+// ImpactImpactDataSplit includes the requested fields of the GraphQL type Split.
+// The GraphQL type's documentation follows.
+//
+// A named split (train, validation, test, …) of a dataset version.
+type ImpactImpactDataSplit struct {
+	Typename     *string `json:"__typename"`
+	NodeRefSplit `json:"-"`
+}
+
+// GetTypename returns ImpactImpactDataSplit.Typename, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataSplit) GetTypename() *string { return v.Typename }
+
+// GetId returns ImpactImpactDataSplit.Id, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataSplit) GetId() string { return v.NodeRefSplit.Id }
+
+// GetKind returns ImpactImpactDataSplit.Kind, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataSplit) GetKind() NodeKind { return v.NodeRefSplit.Kind }
+
+// GetLabel returns ImpactImpactDataSplit.Label, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDataSplit) GetLabel() string { return v.NodeRefSplit.Label }
+
+func (v *ImpactImpactDataSplit) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ImpactImpactDataSplit
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ImpactImpactDataSplit = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefSplit)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalImpactImpactDataSplit struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ImpactImpactDataSplit) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ImpactImpactDataSplit) __premarshalJSON() (*__premarshalImpactImpactDataSplit, error) {
+	var retval __premarshalImpactImpactDataSplit
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefSplit.Id
+	retval.Kind = v.NodeRefSplit.Kind
+	retval.Label = v.NodeRefSplit.Label
+	return &retval, nil
+}
+
+// ImpactImpactDeploymentsDeployment includes the requested fields of the GraphQL type Deployment.
+// The GraphQL type's documentation follows.
+//
+// A model version in an environment (staging, prod, …): one per version and
+// environment. It SERVES its version until it is DECOMMISSIONED.
+type ImpactImpactDeploymentsDeployment struct {
+	// ID, deployment:MODEL/VERSION/ENVIRONMENT.
+	Id string `json:"id"`
+	// Name of the model.
+	ModelName string `json:"modelName"`
+	// Version number deployed.
+	Version int `json:"version"`
+	// Deployment environment, e.g. prod.
+	Environment string `json:"environment"`
+	// Status.
+	Status DeploymentStatus `json:"status"`
+}
+
+// GetId returns ImpactImpactDeploymentsDeployment.Id, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDeploymentsDeployment) GetId() string { return v.Id }
+
+// GetModelName returns ImpactImpactDeploymentsDeployment.ModelName, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDeploymentsDeployment) GetModelName() string { return v.ModelName }
+
+// GetVersion returns ImpactImpactDeploymentsDeployment.Version, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDeploymentsDeployment) GetVersion() int { return v.Version }
+
+// GetEnvironment returns ImpactImpactDeploymentsDeployment.Environment, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDeploymentsDeployment) GetEnvironment() string { return v.Environment }
+
+// GetStatus returns ImpactImpactDeploymentsDeployment.Status, and is useful for accessing the field via an interface.
+func (v *ImpactImpactDeploymentsDeployment) GetStatus() DeploymentStatus { return v.Status }
+
+// ImpactImpactModelVersionsStageGroup includes the requested fields of the GraphQL type StageGroup.
+// The GraphQL type's documentation follows.
+//
+// Model versions of one stage.
+type ImpactImpactModelVersionsStageGroup struct {
+	// The stage.
+	Stage Stage `json:"stage"`
+	// Its versions.
+	Versions []ImpactImpactModelVersionsStageGroupVersionsModelVersion `json:"versions"`
+}
+
+// GetStage returns ImpactImpactModelVersionsStageGroup.Stage, and is useful for accessing the field via an interface.
+func (v *ImpactImpactModelVersionsStageGroup) GetStage() Stage { return v.Stage }
+
+// GetVersions returns ImpactImpactModelVersionsStageGroup.Versions, and is useful for accessing the field via an interface.
+func (v *ImpactImpactModelVersionsStageGroup) GetVersions() []ImpactImpactModelVersionsStageGroupVersionsModelVersion {
+	return v.Versions
+}
+
+// ImpactImpactModelVersionsStageGroupVersionsModelVersion includes the requested fields of the GraphQL type ModelVersion.
+// The GraphQL type's documentation follows.
+//
+// A registered model artifact: one version of a model, generated by exactly one run.
+type ImpactImpactModelVersionsStageGroupVersionsModelVersion struct {
+	// ID, modelversion:MODEL/VERSION.
+	Id string `json:"id"`
+	// Name of the model.
+	ModelName string `json:"modelName"`
+	// Version number, assigned by the server, contiguous from 1 per model.
+	Version int `json:"version"`
+	// MODEL@vVERSION.
+	Label string `json:"label"`
+}
+
+// GetId returns ImpactImpactModelVersionsStageGroupVersionsModelVersion.Id, and is useful for accessing the field via an interface.
+func (v *ImpactImpactModelVersionsStageGroupVersionsModelVersion) GetId() string { return v.Id }
+
+// GetModelName returns ImpactImpactModelVersionsStageGroupVersionsModelVersion.ModelName, and is useful for accessing the field via an interface.
+func (v *ImpactImpactModelVersionsStageGroupVersionsModelVersion) GetModelName() string {
+	return v.ModelName
+}
+
+// GetVersion returns ImpactImpactModelVersionsStageGroupVersionsModelVersion.Version, and is useful for accessing the field via an interface.
+func (v *ImpactImpactModelVersionsStageGroupVersionsModelVersion) GetVersion() int { return v.Version }
+
+// GetLabel returns ImpactImpactModelVersionsStageGroupVersionsModelVersion.Label, and is useful for accessing the field via an interface.
+func (v *ImpactImpactModelVersionsStageGroupVersionsModelVersion) GetLabel() string { return v.Label }
+
+// ImpactImpactOfArtifact includes the requested fields of the GraphQL type Artifact.
+// The GraphQL type's documentation follows.
+//
+// Any other versioned object: config, report, plot, image, …
+type ImpactImpactOfArtifact struct {
+	Typename        *string `json:"__typename"`
+	NodeRefArtifact `json:"-"`
+}
+
+// GetTypename returns ImpactImpactOfArtifact.Typename, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfArtifact) GetTypename() *string { return v.Typename }
+
+// GetId returns ImpactImpactOfArtifact.Id, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfArtifact) GetId() string { return v.NodeRefArtifact.Id }
+
+// GetKind returns ImpactImpactOfArtifact.Kind, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfArtifact) GetKind() NodeKind { return v.NodeRefArtifact.Kind }
+
+// GetLabel returns ImpactImpactOfArtifact.Label, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfArtifact) GetLabel() string { return v.NodeRefArtifact.Label }
+
+func (v *ImpactImpactOfArtifact) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ImpactImpactOfArtifact
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ImpactImpactOfArtifact = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefArtifact)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalImpactImpactOfArtifact struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ImpactImpactOfArtifact) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ImpactImpactOfArtifact) __premarshalJSON() (*__premarshalImpactImpactOfArtifact, error) {
+	var retval __premarshalImpactImpactOfArtifact
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefArtifact.Id
+	retval.Kind = v.NodeRefArtifact.Kind
+	retval.Label = v.NodeRefArtifact.Label
+	return &retval, nil
+}
+
+// ImpactImpactOfCodeVersion includes the requested fields of the GraphQL type CodeVersion.
+// The GraphQL type's documentation follows.
+//
+// A version of code: repository and commit (plus diff digest when dirty).
+type ImpactImpactOfCodeVersion struct {
+	Typename           *string `json:"__typename"`
+	NodeRefCodeVersion `json:"-"`
+}
+
+// GetTypename returns ImpactImpactOfCodeVersion.Typename, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfCodeVersion) GetTypename() *string { return v.Typename }
+
+// GetId returns ImpactImpactOfCodeVersion.Id, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfCodeVersion) GetId() string { return v.NodeRefCodeVersion.Id }
+
+// GetKind returns ImpactImpactOfCodeVersion.Kind, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfCodeVersion) GetKind() NodeKind { return v.NodeRefCodeVersion.Kind }
+
+// GetLabel returns ImpactImpactOfCodeVersion.Label, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfCodeVersion) GetLabel() string { return v.NodeRefCodeVersion.Label }
+
+func (v *ImpactImpactOfCodeVersion) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ImpactImpactOfCodeVersion
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ImpactImpactOfCodeVersion = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefCodeVersion)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalImpactImpactOfCodeVersion struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ImpactImpactOfCodeVersion) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ImpactImpactOfCodeVersion) __premarshalJSON() (*__premarshalImpactImpactOfCodeVersion, error) {
+	var retval __premarshalImpactImpactOfCodeVersion
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefCodeVersion.Id
+	retval.Kind = v.NodeRefCodeVersion.Kind
+	retval.Label = v.NodeRefCodeVersion.Label
+	return &retval, nil
+}
+
+// ImpactImpactOfDataset includes the requested fields of the GraphQL type Dataset.
+// The GraphQL type's documentation follows.
+//
+// A logical dataset: a name grouping immutable versions.
+type ImpactImpactOfDataset struct {
+	Typename       *string `json:"__typename"`
+	NodeRefDataset `json:"-"`
+}
+
+// GetTypename returns ImpactImpactOfDataset.Typename, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfDataset) GetTypename() *string { return v.Typename }
+
+// GetId returns ImpactImpactOfDataset.Id, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfDataset) GetId() string { return v.NodeRefDataset.Id }
+
+// GetKind returns ImpactImpactOfDataset.Kind, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfDataset) GetKind() NodeKind { return v.NodeRefDataset.Kind }
+
+// GetLabel returns ImpactImpactOfDataset.Label, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfDataset) GetLabel() string { return v.NodeRefDataset.Label }
+
+func (v *ImpactImpactOfDataset) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ImpactImpactOfDataset
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ImpactImpactOfDataset = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefDataset)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalImpactImpactOfDataset struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ImpactImpactOfDataset) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ImpactImpactOfDataset) __premarshalJSON() (*__premarshalImpactImpactOfDataset, error) {
+	var retval __premarshalImpactImpactOfDataset
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefDataset.Id
+	retval.Kind = v.NodeRefDataset.Kind
+	retval.Label = v.NodeRefDataset.Label
+	return &retval, nil
+}
+
+// ImpactImpactOfDatasetVersion includes the requested fields of the GraphQL type DatasetVersion.
+// The GraphQL type's documentation follows.
+//
+// An immutable snapshot of a dataset.
+type ImpactImpactOfDatasetVersion struct {
+	Typename              *string `json:"__typename"`
+	NodeRefDatasetVersion `json:"-"`
+}
+
+// GetTypename returns ImpactImpactOfDatasetVersion.Typename, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfDatasetVersion) GetTypename() *string { return v.Typename }
+
+// GetId returns ImpactImpactOfDatasetVersion.Id, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfDatasetVersion) GetId() string { return v.NodeRefDatasetVersion.Id }
+
+// GetKind returns ImpactImpactOfDatasetVersion.Kind, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfDatasetVersion) GetKind() NodeKind { return v.NodeRefDatasetVersion.Kind }
+
+// GetLabel returns ImpactImpactOfDatasetVersion.Label, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfDatasetVersion) GetLabel() string { return v.NodeRefDatasetVersion.Label }
+
+func (v *ImpactImpactOfDatasetVersion) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ImpactImpactOfDatasetVersion
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ImpactImpactOfDatasetVersion = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefDatasetVersion)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalImpactImpactOfDatasetVersion struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ImpactImpactOfDatasetVersion) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ImpactImpactOfDatasetVersion) __premarshalJSON() (*__premarshalImpactImpactOfDatasetVersion, error) {
+	var retval __premarshalImpactImpactOfDatasetVersion
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefDatasetVersion.Id
+	retval.Kind = v.NodeRefDatasetVersion.Kind
+	retval.Label = v.NodeRefDatasetVersion.Label
+	return &retval, nil
+}
+
+// ImpactImpactOfDeployment includes the requested fields of the GraphQL type Deployment.
+// The GraphQL type's documentation follows.
+//
+// A model version in an environment (staging, prod, …): one per version and
+// environment. It SERVES its version until it is DECOMMISSIONED.
+type ImpactImpactOfDeployment struct {
+	Typename          *string `json:"__typename"`
+	NodeRefDeployment `json:"-"`
+}
+
+// GetTypename returns ImpactImpactOfDeployment.Typename, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfDeployment) GetTypename() *string { return v.Typename }
+
+// GetId returns ImpactImpactOfDeployment.Id, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfDeployment) GetId() string { return v.NodeRefDeployment.Id }
+
+// GetKind returns ImpactImpactOfDeployment.Kind, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfDeployment) GetKind() NodeKind { return v.NodeRefDeployment.Kind }
+
+// GetLabel returns ImpactImpactOfDeployment.Label, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfDeployment) GetLabel() string { return v.NodeRefDeployment.Label }
+
+func (v *ImpactImpactOfDeployment) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ImpactImpactOfDeployment
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ImpactImpactOfDeployment = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefDeployment)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalImpactImpactOfDeployment struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ImpactImpactOfDeployment) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ImpactImpactOfDeployment) __premarshalJSON() (*__premarshalImpactImpactOfDeployment, error) {
+	var retval __premarshalImpactImpactOfDeployment
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefDeployment.Id
+	retval.Kind = v.NodeRefDeployment.Kind
+	retval.Label = v.NodeRefDeployment.Label
+	return &retval, nil
+}
+
+// ImpactImpactOfEnvironment includes the requested fields of the GraphQL type Environment.
+// The GraphQL type's documentation follows.
+//
+// A runtime environment, identified by the digest of its contents.
+type ImpactImpactOfEnvironment struct {
+	Typename           *string `json:"__typename"`
+	NodeRefEnvironment `json:"-"`
+}
+
+// GetTypename returns ImpactImpactOfEnvironment.Typename, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfEnvironment) GetTypename() *string { return v.Typename }
+
+// GetId returns ImpactImpactOfEnvironment.Id, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfEnvironment) GetId() string { return v.NodeRefEnvironment.Id }
+
+// GetKind returns ImpactImpactOfEnvironment.Kind, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfEnvironment) GetKind() NodeKind { return v.NodeRefEnvironment.Kind }
+
+// GetLabel returns ImpactImpactOfEnvironment.Label, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfEnvironment) GetLabel() string { return v.NodeRefEnvironment.Label }
+
+func (v *ImpactImpactOfEnvironment) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ImpactImpactOfEnvironment
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ImpactImpactOfEnvironment = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefEnvironment)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalImpactImpactOfEnvironment struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ImpactImpactOfEnvironment) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ImpactImpactOfEnvironment) __premarshalJSON() (*__premarshalImpactImpactOfEnvironment, error) {
+	var retval __premarshalImpactImpactOfEnvironment
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefEnvironment.Id
+	retval.Kind = v.NodeRefEnvironment.Kind
+	retval.Label = v.NodeRefEnvironment.Label
+	return &retval, nil
+}
+
+// ImpactImpactOfExperiment includes the requested fields of the GraphQL type Experiment.
+// The GraphQL type's documentation follows.
+//
+// A group of runs.
+type ImpactImpactOfExperiment struct {
+	Typename          *string `json:"__typename"`
+	NodeRefExperiment `json:"-"`
+}
+
+// GetTypename returns ImpactImpactOfExperiment.Typename, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfExperiment) GetTypename() *string { return v.Typename }
+
+// GetId returns ImpactImpactOfExperiment.Id, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfExperiment) GetId() string { return v.NodeRefExperiment.Id }
+
+// GetKind returns ImpactImpactOfExperiment.Kind, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfExperiment) GetKind() NodeKind { return v.NodeRefExperiment.Kind }
+
+// GetLabel returns ImpactImpactOfExperiment.Label, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfExperiment) GetLabel() string { return v.NodeRefExperiment.Label }
+
+func (v *ImpactImpactOfExperiment) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ImpactImpactOfExperiment
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ImpactImpactOfExperiment = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefExperiment)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalImpactImpactOfExperiment struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ImpactImpactOfExperiment) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ImpactImpactOfExperiment) __premarshalJSON() (*__premarshalImpactImpactOfExperiment, error) {
+	var retval __premarshalImpactImpactOfExperiment
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefExperiment.Id
+	retval.Kind = v.NodeRefExperiment.Kind
+	retval.Label = v.NodeRefExperiment.Label
+	return &retval, nil
+}
+
+// ImpactImpactOfFeatureSet includes the requested fields of the GraphQL type FeatureSet.
+// The GraphQL type's documentation follows.
+//
+// A feature view: named, typed features and the transformation that makes them.
+type ImpactImpactOfFeatureSet struct {
+	Typename          *string `json:"__typename"`
+	NodeRefFeatureSet `json:"-"`
+}
+
+// GetTypename returns ImpactImpactOfFeatureSet.Typename, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfFeatureSet) GetTypename() *string { return v.Typename }
+
+// GetId returns ImpactImpactOfFeatureSet.Id, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfFeatureSet) GetId() string { return v.NodeRefFeatureSet.Id }
+
+// GetKind returns ImpactImpactOfFeatureSet.Kind, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfFeatureSet) GetKind() NodeKind { return v.NodeRefFeatureSet.Kind }
+
+// GetLabel returns ImpactImpactOfFeatureSet.Label, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfFeatureSet) GetLabel() string { return v.NodeRefFeatureSet.Label }
+
+func (v *ImpactImpactOfFeatureSet) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ImpactImpactOfFeatureSet
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ImpactImpactOfFeatureSet = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefFeatureSet)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalImpactImpactOfFeatureSet struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ImpactImpactOfFeatureSet) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ImpactImpactOfFeatureSet) __premarshalJSON() (*__premarshalImpactImpactOfFeatureSet, error) {
+	var retval __premarshalImpactImpactOfFeatureSet
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefFeatureSet.Id
+	retval.Kind = v.NodeRefFeatureSet.Kind
+	retval.Label = v.NodeRefFeatureSet.Label
+	return &retval, nil
+}
+
+// ImpactImpactOfFeatureSetVersion includes the requested fields of the GraphQL type FeatureSetVersion.
+// The GraphQL type's documentation follows.
+//
+// An immutable version of a feature set.
+type ImpactImpactOfFeatureSetVersion struct {
+	Typename                 *string `json:"__typename"`
+	NodeRefFeatureSetVersion `json:"-"`
+}
+
+// GetTypename returns ImpactImpactOfFeatureSetVersion.Typename, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfFeatureSetVersion) GetTypename() *string { return v.Typename }
+
+// GetId returns ImpactImpactOfFeatureSetVersion.Id, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfFeatureSetVersion) GetId() string { return v.NodeRefFeatureSetVersion.Id }
+
+// GetKind returns ImpactImpactOfFeatureSetVersion.Kind, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfFeatureSetVersion) GetKind() NodeKind { return v.NodeRefFeatureSetVersion.Kind }
+
+// GetLabel returns ImpactImpactOfFeatureSetVersion.Label, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfFeatureSetVersion) GetLabel() string { return v.NodeRefFeatureSetVersion.Label }
+
+func (v *ImpactImpactOfFeatureSetVersion) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ImpactImpactOfFeatureSetVersion
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ImpactImpactOfFeatureSetVersion = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefFeatureSetVersion)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalImpactImpactOfFeatureSetVersion struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ImpactImpactOfFeatureSetVersion) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ImpactImpactOfFeatureSetVersion) __premarshalJSON() (*__premarshalImpactImpactOfFeatureSetVersion, error) {
+	var retval __premarshalImpactImpactOfFeatureSetVersion
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefFeatureSetVersion.Id
+	retval.Kind = v.NodeRefFeatureSetVersion.Kind
+	retval.Label = v.NodeRefFeatureSetVersion.Label
+	return &retval, nil
+}
+
+// ImpactImpactOfModel includes the requested fields of the GraphQL type Model.
+// The GraphQL type's documentation follows.
+//
+// A registered model: a name grouping versions, with aliases.
+type ImpactImpactOfModel struct {
+	Typename     *string `json:"__typename"`
+	NodeRefModel `json:"-"`
+}
+
+// GetTypename returns ImpactImpactOfModel.Typename, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfModel) GetTypename() *string { return v.Typename }
+
+// GetId returns ImpactImpactOfModel.Id, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfModel) GetId() string { return v.NodeRefModel.Id }
+
+// GetKind returns ImpactImpactOfModel.Kind, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfModel) GetKind() NodeKind { return v.NodeRefModel.Kind }
+
+// GetLabel returns ImpactImpactOfModel.Label, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfModel) GetLabel() string { return v.NodeRefModel.Label }
+
+func (v *ImpactImpactOfModel) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ImpactImpactOfModel
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ImpactImpactOfModel = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefModel)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalImpactImpactOfModel struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ImpactImpactOfModel) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ImpactImpactOfModel) __premarshalJSON() (*__premarshalImpactImpactOfModel, error) {
+	var retval __premarshalImpactImpactOfModel
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefModel.Id
+	retval.Kind = v.NodeRefModel.Kind
+	retval.Label = v.NodeRefModel.Label
+	return &retval, nil
+}
+
+// ImpactImpactOfModelVersion includes the requested fields of the GraphQL type ModelVersion.
+// The GraphQL type's documentation follows.
+//
+// A registered model artifact: one version of a model, generated by exactly one run.
+type ImpactImpactOfModelVersion struct {
+	Typename            *string `json:"__typename"`
+	NodeRefModelVersion `json:"-"`
+}
+
+// GetTypename returns ImpactImpactOfModelVersion.Typename, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfModelVersion) GetTypename() *string { return v.Typename }
+
+// GetId returns ImpactImpactOfModelVersion.Id, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfModelVersion) GetId() string { return v.NodeRefModelVersion.Id }
+
+// GetKind returns ImpactImpactOfModelVersion.Kind, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfModelVersion) GetKind() NodeKind { return v.NodeRefModelVersion.Kind }
+
+// GetLabel returns ImpactImpactOfModelVersion.Label, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfModelVersion) GetLabel() string { return v.NodeRefModelVersion.Label }
+
+func (v *ImpactImpactOfModelVersion) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ImpactImpactOfModelVersion
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ImpactImpactOfModelVersion = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefModelVersion)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalImpactImpactOfModelVersion struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ImpactImpactOfModelVersion) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ImpactImpactOfModelVersion) __premarshalJSON() (*__premarshalImpactImpactOfModelVersion, error) {
+	var retval __premarshalImpactImpactOfModelVersion
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefModelVersion.Id
+	retval.Kind = v.NodeRefModelVersion.Kind
+	retval.Label = v.NodeRefModelVersion.Label
+	return &retval, nil
+}
+
+// ImpactImpactOfNode includes the requested fields of the GraphQL interface Node.
+//
+// ImpactImpactOfNode is implemented by the following types:
+// ImpactImpactOfArtifact
+// ImpactImpactOfCodeVersion
+// ImpactImpactOfDataset
+// ImpactImpactOfDatasetVersion
+// ImpactImpactOfDeployment
+// ImpactImpactOfEnvironment
+// ImpactImpactOfExperiment
+// ImpactImpactOfFeatureSet
+// ImpactImpactOfFeatureSetVersion
+// ImpactImpactOfModel
+// ImpactImpactOfModelVersion
+// ImpactImpactOfPipeline
+// ImpactImpactOfRun
+// ImpactImpactOfSplit
+// The GraphQL type's documentation follows.
+//
+// Any node of the lineage graph (Relay Node).
+type ImpactImpactOfNode interface {
+	implementsGraphQLInterfaceImpactImpactOfNode()
+	// GetTypename returns the receiver's concrete GraphQL type-name (see interface doc for possible values).
+	GetTypename() *string
+	NodeRef
+}
+
+func (v *ImpactImpactOfArtifact) implementsGraphQLInterfaceImpactImpactOfNode()          {}
+func (v *ImpactImpactOfCodeVersion) implementsGraphQLInterfaceImpactImpactOfNode()       {}
+func (v *ImpactImpactOfDataset) implementsGraphQLInterfaceImpactImpactOfNode()           {}
+func (v *ImpactImpactOfDatasetVersion) implementsGraphQLInterfaceImpactImpactOfNode()    {}
+func (v *ImpactImpactOfDeployment) implementsGraphQLInterfaceImpactImpactOfNode()        {}
+func (v *ImpactImpactOfEnvironment) implementsGraphQLInterfaceImpactImpactOfNode()       {}
+func (v *ImpactImpactOfExperiment) implementsGraphQLInterfaceImpactImpactOfNode()        {}
+func (v *ImpactImpactOfFeatureSet) implementsGraphQLInterfaceImpactImpactOfNode()        {}
+func (v *ImpactImpactOfFeatureSetVersion) implementsGraphQLInterfaceImpactImpactOfNode() {}
+func (v *ImpactImpactOfModel) implementsGraphQLInterfaceImpactImpactOfNode()             {}
+func (v *ImpactImpactOfModelVersion) implementsGraphQLInterfaceImpactImpactOfNode()      {}
+func (v *ImpactImpactOfPipeline) implementsGraphQLInterfaceImpactImpactOfNode()          {}
+func (v *ImpactImpactOfRun) implementsGraphQLInterfaceImpactImpactOfNode()               {}
+func (v *ImpactImpactOfSplit) implementsGraphQLInterfaceImpactImpactOfNode()             {}
+
+func __unmarshalImpactImpactOfNode(b []byte, v *ImpactImpactOfNode) error {
+	if string(b) == "null" {
+		return nil
+	}
+
+	var tn struct {
+		TypeName string `json:"__typename"`
+	}
+	err := json.Unmarshal(b, &tn)
+	if err != nil {
+		return err
+	}
+
+	switch tn.TypeName {
+	case "Artifact":
+		*v = new(ImpactImpactOfArtifact)
+		return json.Unmarshal(b, *v)
+	case "CodeVersion":
+		*v = new(ImpactImpactOfCodeVersion)
+		return json.Unmarshal(b, *v)
+	case "Dataset":
+		*v = new(ImpactImpactOfDataset)
+		return json.Unmarshal(b, *v)
+	case "DatasetVersion":
+		*v = new(ImpactImpactOfDatasetVersion)
+		return json.Unmarshal(b, *v)
+	case "Deployment":
+		*v = new(ImpactImpactOfDeployment)
+		return json.Unmarshal(b, *v)
+	case "Environment":
+		*v = new(ImpactImpactOfEnvironment)
+		return json.Unmarshal(b, *v)
+	case "Experiment":
+		*v = new(ImpactImpactOfExperiment)
+		return json.Unmarshal(b, *v)
+	case "FeatureSet":
+		*v = new(ImpactImpactOfFeatureSet)
+		return json.Unmarshal(b, *v)
+	case "FeatureSetVersion":
+		*v = new(ImpactImpactOfFeatureSetVersion)
+		return json.Unmarshal(b, *v)
+	case "Model":
+		*v = new(ImpactImpactOfModel)
+		return json.Unmarshal(b, *v)
+	case "ModelVersion":
+		*v = new(ImpactImpactOfModelVersion)
+		return json.Unmarshal(b, *v)
+	case "Pipeline":
+		*v = new(ImpactImpactOfPipeline)
+		return json.Unmarshal(b, *v)
+	case "Run":
+		*v = new(ImpactImpactOfRun)
+		return json.Unmarshal(b, *v)
+	case "Split":
+		*v = new(ImpactImpactOfSplit)
+		return json.Unmarshal(b, *v)
+	case "":
+		return fmt.Errorf(
+			"response was missing Node.__typename")
+	default:
+		return fmt.Errorf(
+			`unexpected concrete type for ImpactImpactOfNode: "%v"`, tn.TypeName)
+	}
+}
+
+func __marshalImpactImpactOfNode(v *ImpactImpactOfNode) ([]byte, error) {
+
+	var typename string
+	switch v := (*v).(type) {
+	case *ImpactImpactOfArtifact:
+		typename = "Artifact"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalImpactImpactOfArtifact
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ImpactImpactOfCodeVersion:
+		typename = "CodeVersion"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalImpactImpactOfCodeVersion
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ImpactImpactOfDataset:
+		typename = "Dataset"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalImpactImpactOfDataset
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ImpactImpactOfDatasetVersion:
+		typename = "DatasetVersion"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalImpactImpactOfDatasetVersion
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ImpactImpactOfDeployment:
+		typename = "Deployment"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalImpactImpactOfDeployment
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ImpactImpactOfEnvironment:
+		typename = "Environment"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalImpactImpactOfEnvironment
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ImpactImpactOfExperiment:
+		typename = "Experiment"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalImpactImpactOfExperiment
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ImpactImpactOfFeatureSet:
+		typename = "FeatureSet"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalImpactImpactOfFeatureSet
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ImpactImpactOfFeatureSetVersion:
+		typename = "FeatureSetVersion"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalImpactImpactOfFeatureSetVersion
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ImpactImpactOfModel:
+		typename = "Model"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalImpactImpactOfModel
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ImpactImpactOfModelVersion:
+		typename = "ModelVersion"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalImpactImpactOfModelVersion
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ImpactImpactOfPipeline:
+		typename = "Pipeline"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalImpactImpactOfPipeline
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ImpactImpactOfRun:
+		typename = "Run"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalImpactImpactOfRun
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *ImpactImpactOfSplit:
+		typename = "Split"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalImpactImpactOfSplit
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case nil:
+		return []byte("null"), nil
+	default:
+		return nil, fmt.Errorf(
+			`unexpected concrete type for ImpactImpactOfNode: "%T"`, v)
+	}
+}
+
+// ImpactImpactOfPipeline includes the requested fields of the GraphQL type Pipeline.
+// The GraphQL type's documentation follows.
+//
+// A logical pipeline or job whose executions are runs.
+type ImpactImpactOfPipeline struct {
+	Typename        *string `json:"__typename"`
+	NodeRefPipeline `json:"-"`
+}
+
+// GetTypename returns ImpactImpactOfPipeline.Typename, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfPipeline) GetTypename() *string { return v.Typename }
+
+// GetId returns ImpactImpactOfPipeline.Id, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfPipeline) GetId() string { return v.NodeRefPipeline.Id }
+
+// GetKind returns ImpactImpactOfPipeline.Kind, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfPipeline) GetKind() NodeKind { return v.NodeRefPipeline.Kind }
+
+// GetLabel returns ImpactImpactOfPipeline.Label, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfPipeline) GetLabel() string { return v.NodeRefPipeline.Label }
+
+func (v *ImpactImpactOfPipeline) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ImpactImpactOfPipeline
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ImpactImpactOfPipeline = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefPipeline)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalImpactImpactOfPipeline struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ImpactImpactOfPipeline) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ImpactImpactOfPipeline) __premarshalJSON() (*__premarshalImpactImpactOfPipeline, error) {
+	var retval __premarshalImpactImpactOfPipeline
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefPipeline.Id
+	retval.Kind = v.NodeRefPipeline.Kind
+	retval.Label = v.NodeRefPipeline.Label
+	return &retval, nil
+}
+
+// ImpactImpactOfRun includes the requested fields of the GraphQL type Run.
+// The GraphQL type's documentation follows.
+//
+// One execution of training, evaluation or any step that consumes and produces nodes.
+type ImpactImpactOfRun struct {
+	Typename   *string `json:"__typename"`
+	NodeRefRun `json:"-"`
+}
+
+// GetTypename returns ImpactImpactOfRun.Typename, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfRun) GetTypename() *string { return v.Typename }
+
+// GetId returns ImpactImpactOfRun.Id, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfRun) GetId() string { return v.NodeRefRun.Id }
+
+// GetKind returns ImpactImpactOfRun.Kind, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfRun) GetKind() NodeKind { return v.NodeRefRun.Kind }
+
+// GetLabel returns ImpactImpactOfRun.Label, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfRun) GetLabel() string { return v.NodeRefRun.Label }
+
+func (v *ImpactImpactOfRun) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ImpactImpactOfRun
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ImpactImpactOfRun = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefRun)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalImpactImpactOfRun struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ImpactImpactOfRun) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ImpactImpactOfRun) __premarshalJSON() (*__premarshalImpactImpactOfRun, error) {
+	var retval __premarshalImpactImpactOfRun
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefRun.Id
+	retval.Kind = v.NodeRefRun.Kind
+	retval.Label = v.NodeRefRun.Label
+	return &retval, nil
+}
+
+// ImpactImpactOfSplit includes the requested fields of the GraphQL type Split.
+// The GraphQL type's documentation follows.
+//
+// A named split (train, validation, test, …) of a dataset version.
+type ImpactImpactOfSplit struct {
+	Typename     *string `json:"__typename"`
+	NodeRefSplit `json:"-"`
+}
+
+// GetTypename returns ImpactImpactOfSplit.Typename, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfSplit) GetTypename() *string { return v.Typename }
+
+// GetId returns ImpactImpactOfSplit.Id, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfSplit) GetId() string { return v.NodeRefSplit.Id }
+
+// GetKind returns ImpactImpactOfSplit.Kind, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfSplit) GetKind() NodeKind { return v.NodeRefSplit.Kind }
+
+// GetLabel returns ImpactImpactOfSplit.Label, and is useful for accessing the field via an interface.
+func (v *ImpactImpactOfSplit) GetLabel() string { return v.NodeRefSplit.Label }
+
+func (v *ImpactImpactOfSplit) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*ImpactImpactOfSplit
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.ImpactImpactOfSplit = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefSplit)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalImpactImpactOfSplit struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *ImpactImpactOfSplit) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *ImpactImpactOfSplit) __premarshalJSON() (*__premarshalImpactImpactOfSplit, error) {
+	var retval __premarshalImpactImpactOfSplit
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefSplit.Id
+	retval.Kind = v.NodeRefSplit.Kind
+	retval.Label = v.NodeRefSplit.Label
+	return &retval, nil
+}
+
+// ImpactImpactRunsRun includes the requested fields of the GraphQL type Run.
+// The GraphQL type's documentation follows.
+//
+// One execution of training, evaluation or any step that consumes and produces nodes.
+type ImpactImpactRunsRun struct {
+	// ID, run:…, server-assigned and time-ordered.
+	Id string `json:"id"`
+	// The run's name, or its ID when unnamed.
+	Label string `json:"label"`
+	// Status.
+	Status RunStatus `json:"status"`
+}
+
+// GetId returns ImpactImpactRunsRun.Id, and is useful for accessing the field via an interface.
+func (v *ImpactImpactRunsRun) GetId() string { return v.Id }
+
+// GetLabel returns ImpactImpactRunsRun.Label, and is useful for accessing the field via an interface.
+func (v *ImpactImpactRunsRun) GetLabel() string { return v.Label }
+
+// GetStatus returns ImpactImpactRunsRun.Status, and is useful for accessing the field via an interface.
+func (v *ImpactImpactRunsRun) GetStatus() RunStatus { return v.Status }
+
+// ImpactResponse is returned by Impact on success.
+type ImpactResponse struct {
+	// Everything downstream of a node that matters operationally (walks at most 100,000 nodes).
+	Impact ImpactImpact `json:"impact"`
+}
+
+// GetImpact returns ImpactResponse.Impact, and is useful for accessing the field via an interface.
+func (v *ImpactResponse) GetImpact() ImpactImpact { return v.Impact }
+
+// ImportDatasetVersionRegisterDatasetVersion includes the requested fields of the GraphQL type DatasetVersion.
+// The GraphQL type's documentation follows.
+//
+// An immutable snapshot of a dataset.
+type ImportDatasetVersionRegisterDatasetVersion struct {
+	// ID, datasetversion:NAME/VERSION.
+	Id string `json:"id"`
+	// Name of the dataset.
+	DatasetName string `json:"datasetName"`
+	// Version number, assigned by the server, contiguous from 1 per dataset.
+	Version int `json:"version"`
+	// Content digest, e.g. sha256:…; registering the same digest again returns this version.
+	Digest string `json:"digest"`
+}
+
+// GetId returns ImportDatasetVersionRegisterDatasetVersion.Id, and is useful for accessing the field via an interface.
+func (v *ImportDatasetVersionRegisterDatasetVersion) GetId() string { return v.Id }
+
+// GetDatasetName returns ImportDatasetVersionRegisterDatasetVersion.DatasetName, and is useful for accessing the field via an interface.
+func (v *ImportDatasetVersionRegisterDatasetVersion) GetDatasetName() string { return v.DatasetName }
+
+// GetVersion returns ImportDatasetVersionRegisterDatasetVersion.Version, and is useful for accessing the field via an interface.
+func (v *ImportDatasetVersionRegisterDatasetVersion) GetVersion() int { return v.Version }
+
+// GetDigest returns ImportDatasetVersionRegisterDatasetVersion.Digest, and is useful for accessing the field via an interface.
+func (v *ImportDatasetVersionRegisterDatasetVersion) GetDigest() string { return v.Digest }
+
+// ImportDatasetVersionResponse is returned by ImportDatasetVersion on success.
+type ImportDatasetVersionResponse struct {
+	// Registers a dataset version (idempotent on digest).
+	RegisterDatasetVersion ImportDatasetVersionRegisterDatasetVersion `json:"registerDatasetVersion"`
+}
+
+// GetRegisterDatasetVersion returns ImportDatasetVersionResponse.RegisterDatasetVersion, and is useful for accessing the field via an interface.
+func (v *ImportDatasetVersionResponse) GetRegisterDatasetVersion() ImportDatasetVersionRegisterDatasetVersion {
+	return v.RegisterDatasetVersion
+}
+
+// ImportFinishRunFinishRun includes the requested fields of the GraphQL type Run.
+// The GraphQL type's documentation follows.
+//
+// One execution of training, evaluation or any step that consumes and produces nodes.
+type ImportFinishRunFinishRun struct {
+	// ID, run:…, server-assigned and time-ordered.
+	Id string `json:"id"`
+	// Status.
+	Status RunStatus `json:"status"`
+}
+
+// GetId returns ImportFinishRunFinishRun.Id, and is useful for accessing the field via an interface.
+func (v *ImportFinishRunFinishRun) GetId() string { return v.Id }
+
+// GetStatus returns ImportFinishRunFinishRun.Status, and is useful for accessing the field via an interface.
+func (v *ImportFinishRunFinishRun) GetStatus() RunStatus { return v.Status }
+
+// ImportFinishRunResponse is returned by ImportFinishRun on success.
+type ImportFinishRunResponse struct {
+	// Finishes a run.
+	FinishRun ImportFinishRunFinishRun `json:"finishRun"`
+}
+
+// GetFinishRun returns ImportFinishRunResponse.FinishRun, and is useful for accessing the field via an interface.
+func (v *ImportFinishRunResponse) GetFinishRun() ImportFinishRunFinishRun { return v.FinishRun }
+
+// ImportRunOutputsAddRunOutputsRun includes the requested fields of the GraphQL type Run.
+// The GraphQL type's documentation follows.
+//
+// One execution of training, evaluation or any step that consumes and produces nodes.
+type ImportRunOutputsAddRunOutputsRun struct {
+	// ID, run:…, server-assigned and time-ordered.
+	Id string `json:"id"`
+}
+
+// GetId returns ImportRunOutputsAddRunOutputsRun.Id, and is useful for accessing the field via an interface.
+func (v *ImportRunOutputsAddRunOutputsRun) GetId() string { return v.Id }
+
+// ImportRunOutputsResponse is returned by ImportRunOutputs on success.
+type ImportRunOutputsResponse struct {
+	// Records nodes a run generated.
+	AddRunOutputs ImportRunOutputsAddRunOutputsRun `json:"addRunOutputs"`
+}
+
+// GetAddRunOutputs returns ImportRunOutputsResponse.AddRunOutputs, and is useful for accessing the field via an interface.
+func (v *ImportRunOutputsResponse) GetAddRunOutputs() ImportRunOutputsAddRunOutputsRun {
+	return v.AddRunOutputs
+}
+
+// ImportStartRunResponse is returned by ImportStartRun on success.
+type ImportStartRunResponse struct {
+	// Starts a run.
+	StartRun ImportStartRunStartRun `json:"startRun"`
+}
+
+// GetStartRun returns ImportStartRunResponse.StartRun, and is useful for accessing the field via an interface.
+func (v *ImportStartRunResponse) GetStartRun() ImportStartRunStartRun { return v.StartRun }
+
+// ImportStartRunStartRun includes the requested fields of the GraphQL type Run.
+// The GraphQL type's documentation follows.
+//
+// One execution of training, evaluation or any step that consumes and produces nodes.
+type ImportStartRunStartRun struct {
+	// ID, run:…, server-assigned and time-ordered.
+	Id string `json:"id"`
+	// Run name, if given.
+	Name string `json:"name"`
+	// Status.
+	Status RunStatus `json:"status"`
+}
+
+// GetId returns ImportStartRunStartRun.Id, and is useful for accessing the field via an interface.
+func (v *ImportStartRunStartRun) GetId() string { return v.Id }
+
+// GetName returns ImportStartRunStartRun.Name, and is useful for accessing the field via an interface.
+func (v *ImportStartRunStartRun) GetName() string { return v.Name }
+
+// GetStatus returns ImportStartRunStartRun.Status, and is useful for accessing the field via an interface.
+func (v *ImportStartRunStartRun) GetStatus() RunStatus { return v.Status }
+
+// A key/value pair given as input. Keys must be unique within one list.
+type KeyValueInput struct {
+	// Key (at most 250 characters).
+	Key string `json:"key"`
+	// Value (at most 6,000 characters).
+	Value string `json:"value"`
+}
+
+// GetKey returns KeyValueInput.Key, and is useful for accessing the field via an interface.
+func (v *KeyValueInput) GetKey() string { return v.Key }
+
+// GetValue returns KeyValueInput.Value, and is useful for accessing the field via an interface.
+func (v *KeyValueInput) GetValue() string { return v.Value }
+
+// LatestModelVersionModel includes the requested fields of the GraphQL type Model.
+// The GraphQL type's documentation follows.
+//
+// A registered model: a name grouping versions, with aliases.
+type LatestModelVersionModel struct {
+	// Versions, newest first.
+	Versions LatestModelVersionModelVersionsModelVersionConnection `json:"versions"`
+}
+
+// GetVersions returns LatestModelVersionModel.Versions, and is useful for accessing the field via an interface.
+func (v *LatestModelVersionModel) GetVersions() LatestModelVersionModelVersionsModelVersionConnection {
+	return v.Versions
+}
+
+// LatestModelVersionModelVersionsModelVersionConnection includes the requested fields of the GraphQL type ModelVersionConnection.
+// The GraphQL type's documentation follows.
+//
+// A page of model versions.
+type LatestModelVersionModelVersionsModelVersionConnection struct {
+	// The versions of the page (same as edges.node).
+	Nodes []LatestModelVersionModelVersionsModelVersionConnectionNodesModelVersion `json:"nodes"`
+}
+
+// GetNodes returns LatestModelVersionModelVersionsModelVersionConnection.Nodes, and is useful for accessing the field via an interface.
+func (v *LatestModelVersionModelVersionsModelVersionConnection) GetNodes() []LatestModelVersionModelVersionsModelVersionConnectionNodesModelVersion {
+	return v.Nodes
+}
+
+// LatestModelVersionModelVersionsModelVersionConnectionNodesModelVersion includes the requested fields of the GraphQL type ModelVersion.
+// The GraphQL type's documentation follows.
+//
+// A registered model artifact: one version of a model, generated by exactly one run.
+type LatestModelVersionModelVersionsModelVersionConnectionNodesModelVersion struct {
+	ModelVersionFields `json:"-"`
+}
+
+// GetId returns LatestModelVersionModelVersionsModelVersionConnectionNodesModelVersion.Id, and is useful for accessing the field via an interface.
+func (v *LatestModelVersionModelVersionsModelVersionConnectionNodesModelVersion) GetId() string {
+	return v.ModelVersionFields.Id
+}
+
+// GetModelName returns LatestModelVersionModelVersionsModelVersionConnectionNodesModelVersion.ModelName, and is useful for accessing the field via an interface.
+func (v *LatestModelVersionModelVersionsModelVersionConnectionNodesModelVersion) GetModelName() string {
+	return v.ModelVersionFields.ModelName
+}
+
+// GetVersion returns LatestModelVersionModelVersionsModelVersionConnectionNodesModelVersion.Version, and is useful for accessing the field via an interface.
+func (v *LatestModelVersionModelVersionsModelVersionConnectionNodesModelVersion) GetVersion() int {
+	return v.ModelVersionFields.Version
+}
+
+// GetStage returns LatestModelVersionModelVersionsModelVersionConnectionNodesModelVersion.Stage, and is useful for accessing the field via an interface.
+func (v *LatestModelVersionModelVersionsModelVersionConnectionNodesModelVersion) GetStage() Stage {
+	return v.ModelVersionFields.Stage
+}
+
+// GetArtifactUri returns LatestModelVersionModelVersionsModelVersionConnectionNodesModelVersion.ArtifactUri, and is useful for accessing the field via an interface.
+func (v *LatestModelVersionModelVersionsModelVersionConnectionNodesModelVersion) GetArtifactUri() string {
+	return v.ModelVersionFields.ArtifactUri
+}
+
+// GetArtifactDigest returns LatestModelVersionModelVersionsModelVersionConnectionNodesModelVersion.ArtifactDigest, and is useful for accessing the field via an interface.
+func (v *LatestModelVersionModelVersionsModelVersionConnectionNodesModelVersion) GetArtifactDigest() string {
+	return v.ModelVersionFields.ArtifactDigest
+}
+
+// GetRunId returns LatestModelVersionModelVersionsModelVersionConnectionNodesModelVersion.RunId, and is useful for accessing the field via an interface.
+func (v *LatestModelVersionModelVersionsModelVersionConnectionNodesModelVersion) GetRunId() string {
+	return v.ModelVersionFields.RunId
+}
+
+// GetFramework returns LatestModelVersionModelVersionsModelVersionConnectionNodesModelVersion.Framework, and is useful for accessing the field via an interface.
+func (v *LatestModelVersionModelVersionsModelVersionConnectionNodesModelVersion) GetFramework() string {
+	return v.ModelVersionFields.Framework
+}
+
+// GetAliases returns LatestModelVersionModelVersionsModelVersionConnectionNodesModelVersion.Aliases, and is useful for accessing the field via an interface.
+func (v *LatestModelVersionModelVersionsModelVersionConnectionNodesModelVersion) GetAliases() []string {
+	return v.ModelVersionFields.Aliases
+}
+
+// GetDescription returns LatestModelVersionModelVersionsModelVersionConnectionNodesModelVersion.Description, and is useful for accessing the field via an interface.
+func (v *LatestModelVersionModelVersionsModelVersionConnectionNodesModelVersion) GetDescription() string {
+	return v.ModelVersionFields.Description
+}
+
+// GetCreatedAt returns LatestModelVersionModelVersionsModelVersionConnectionNodesModelVersion.CreatedAt, and is useful for accessing the field via an interface.
+func (v *LatestModelVersionModelVersionsModelVersionConnectionNodesModelVersion) GetCreatedAt() time.Time {
+	return v.ModelVersionFields.CreatedAt
+}
+
+func (v *LatestModelVersionModelVersionsModelVersionConnectionNodesModelVersion) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*LatestModelVersionModelVersionsModelVersionConnectionNodesModelVersion
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.LatestModelVersionModelVersionsModelVersionConnectionNodesModelVersion = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.ModelVersionFields)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalLatestModelVersionModelVersionsModelVersionConnectionNodesModelVersion struct {
+	Id string `json:"id"`
+
+	ModelName string `json:"modelName"`
+
+	Version int `json:"version"`
+
+	Stage Stage `json:"stage"`
+
+	ArtifactUri string `json:"artifactUri"`
+
+	ArtifactDigest string `json:"artifactDigest"`
+
+	RunId string `json:"runId"`
+
+	Framework string `json:"framework"`
+
+	Aliases []string `json:"aliases"`
+
+	Description string `json:"description"`
+
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+func (v *LatestModelVersionModelVersionsModelVersionConnectionNodesModelVersion) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *LatestModelVersionModelVersionsModelVersionConnectionNodesModelVersion) __premarshalJSON() (*__premarshalLatestModelVersionModelVersionsModelVersionConnectionNodesModelVersion, error) {
+	var retval __premarshalLatestModelVersionModelVersionsModelVersionConnectionNodesModelVersion
+
+	retval.Id = v.ModelVersionFields.Id
+	retval.ModelName = v.ModelVersionFields.ModelName
+	retval.Version = v.ModelVersionFields.Version
+	retval.Stage = v.ModelVersionFields.Stage
+	retval.ArtifactUri = v.ModelVersionFields.ArtifactUri
+	retval.ArtifactDigest = v.ModelVersionFields.ArtifactDigest
+	retval.RunId = v.ModelVersionFields.RunId
+	retval.Framework = v.ModelVersionFields.Framework
+	retval.Aliases = v.ModelVersionFields.Aliases
+	retval.Description = v.ModelVersionFields.Description
+	retval.CreatedAt = v.ModelVersionFields.CreatedAt
+	return &retval, nil
+}
+
+// LatestModelVersionResponse is returned by LatestModelVersion on success.
+type LatestModelVersionResponse struct {
+	// A model by name. NOT_FOUND if absent.
+	Model *LatestModelVersionModel `json:"model"`
+}
+
+// GetModel returns LatestModelVersionResponse.Model, and is useful for accessing the field via an interface.
+func (v *LatestModelVersionResponse) GetModel() *LatestModelVersionModel { return v.Model }
+
+// LineageLineageLineageGraph includes the requested fields of the GraphQL type LineageGraph.
+// The GraphQL type's documentation follows.
+//
+// The provenance subgraph around a node.
+type LineageLineageLineageGraph struct {
+	// True when the node limit cut the result.
+	Truncated bool `json:"truncated"`
+	// Every node reached, breadth-first, the start node first at depth 0.
+	Nodes []LineageLineageLineageGraphNodesLineageNode `json:"nodes"`
+	// Every edge between returned nodes.
+	Edges []LineageLineageLineageGraphEdgesLineageEdge `json:"edges"`
+}
+
+// GetTruncated returns LineageLineageLineageGraph.Truncated, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraph) GetTruncated() bool { return v.Truncated }
+
+// GetNodes returns LineageLineageLineageGraph.Nodes, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraph) GetNodes() []LineageLineageLineageGraphNodesLineageNode {
+	return v.Nodes
+}
+
+// GetEdges returns LineageLineageLineageGraph.Edges, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraph) GetEdges() []LineageLineageLineageGraphEdgesLineageEdge {
+	return v.Edges
+}
+
+// LineageLineageLineageGraphEdgesLineageEdge includes the requested fields of the GraphQL type LineageEdge.
+// The GraphQL type's documentation follows.
+//
+// An edge of the lineage graph, from the dependent to what it depends on.
+type LineageLineageLineageGraphEdgesLineageEdge struct {
+	// ID of the dependent node.
+	From string `json:"from"`
+	// ID of the node depended on.
+	To string `json:"to"`
+	// Edge type.
+	Type EdgeType `json:"type"`
+	// Role of a USED edge (train, validation, …); empty for other types.
+	Role string `json:"role"`
+}
+
+// GetFrom returns LineageLineageLineageGraphEdgesLineageEdge.From, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphEdgesLineageEdge) GetFrom() string { return v.From }
+
+// GetTo returns LineageLineageLineageGraphEdgesLineageEdge.To, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphEdgesLineageEdge) GetTo() string { return v.To }
+
+// GetType returns LineageLineageLineageGraphEdgesLineageEdge.Type, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphEdgesLineageEdge) GetType() EdgeType { return v.Type }
+
+// GetRole returns LineageLineageLineageGraphEdgesLineageEdge.Role, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphEdgesLineageEdge) GetRole() string { return v.Role }
+
+// LineageLineageLineageGraphNodesLineageNode includes the requested fields of the GraphQL type LineageNode.
+// The GraphQL type's documentation follows.
+//
+// A node reached by a lineage traversal.
+type LineageLineageLineageGraphNodesLineageNode struct {
+	// Hops from the start node (0 for the start node itself).
+	Depth int `json:"depth"`
+	// The node.
+	Node LineageLineageLineageGraphNodesLineageNodeNode `json:"-"`
+}
+
+// GetDepth returns LineageLineageLineageGraphNodesLineageNode.Depth, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNode) GetDepth() int { return v.Depth }
+
+// GetNode returns LineageLineageLineageGraphNodesLineageNode.Node, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNode) GetNode() LineageLineageLineageGraphNodesLineageNodeNode {
+	return v.Node
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNode) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*LineageLineageLineageGraphNodesLineageNode
+		Node json.RawMessage `json:"node"`
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.LineageLineageLineageGraphNodesLineageNode = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	{
+		dst := &v.Node
+		src := firstPass.Node
+		if len(src) != 0 && string(src) != "null" {
+			err = __unmarshalLineageLineageLineageGraphNodesLineageNodeNode(
+				src, dst)
+			if err != nil {
+				return fmt.Errorf(
+					"unable to unmarshal LineageLineageLineageGraphNodesLineageNode.Node: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+type __premarshalLineageLineageLineageGraphNodesLineageNode struct {
+	Depth int `json:"depth"`
+
+	Node json.RawMessage `json:"node"`
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNode) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNode) __premarshalJSON() (*__premarshalLineageLineageLineageGraphNodesLineageNode, error) {
+	var retval __premarshalLineageLineageLineageGraphNodesLineageNode
+
+	retval.Depth = v.Depth
+	{
+
+		dst := &retval.Node
+		src := v.Node
+		var err error
+		*dst, err = __marshalLineageLineageLineageGraphNodesLineageNodeNode(
+			&src)
+		if err != nil {
+			return nil, fmt.Errorf(
+				"unable to marshal LineageLineageLineageGraphNodesLineageNode.Node: %w", err)
+		}
+	}
+	return &retval, nil
+}
+
+// LineageLineageLineageGraphNodesLineageNodeNode includes the requested fields of the GraphQL interface Node.
+//
+// LineageLineageLineageGraphNodesLineageNodeNode is implemented by the following types:
+// LineageLineageLineageGraphNodesLineageNodeNodeArtifact
+// LineageLineageLineageGraphNodesLineageNodeNodeCodeVersion
+// LineageLineageLineageGraphNodesLineageNodeNodeDataset
+// LineageLineageLineageGraphNodesLineageNodeNodeDatasetVersion
+// LineageLineageLineageGraphNodesLineageNodeNodeDeployment
+// LineageLineageLineageGraphNodesLineageNodeNodeEnvironment
+// LineageLineageLineageGraphNodesLineageNodeNodeExperiment
+// LineageLineageLineageGraphNodesLineageNodeNodeFeatureSet
+// LineageLineageLineageGraphNodesLineageNodeNodeFeatureSetVersion
+// LineageLineageLineageGraphNodesLineageNodeNodeModel
+// LineageLineageLineageGraphNodesLineageNodeNodeModelVersion
+// LineageLineageLineageGraphNodesLineageNodeNodePipeline
+// LineageLineageLineageGraphNodesLineageNodeNodeRun
+// LineageLineageLineageGraphNodesLineageNodeNodeSplit
+// The GraphQL type's documentation follows.
+//
+// Any node of the lineage graph (Relay Node).
+type LineageLineageLineageGraphNodesLineageNodeNode interface {
+	implementsGraphQLInterfaceLineageLineageLineageGraphNodesLineageNodeNode()
+	// GetTypename returns the receiver's concrete GraphQL type-name (see interface doc for possible values).
+	GetTypename() *string
+	NodeRef
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeArtifact) implementsGraphQLInterfaceLineageLineageLineageGraphNodesLineageNodeNode() {
+}
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeCodeVersion) implementsGraphQLInterfaceLineageLineageLineageGraphNodesLineageNodeNode() {
+}
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeDataset) implementsGraphQLInterfaceLineageLineageLineageGraphNodesLineageNodeNode() {
+}
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeDatasetVersion) implementsGraphQLInterfaceLineageLineageLineageGraphNodesLineageNodeNode() {
+}
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeDeployment) implementsGraphQLInterfaceLineageLineageLineageGraphNodesLineageNodeNode() {
+}
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeEnvironment) implementsGraphQLInterfaceLineageLineageLineageGraphNodesLineageNodeNode() {
+}
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeExperiment) implementsGraphQLInterfaceLineageLineageLineageGraphNodesLineageNodeNode() {
+}
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeFeatureSet) implementsGraphQLInterfaceLineageLineageLineageGraphNodesLineageNodeNode() {
+}
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeFeatureSetVersion) implementsGraphQLInterfaceLineageLineageLineageGraphNodesLineageNodeNode() {
+}
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeModel) implementsGraphQLInterfaceLineageLineageLineageGraphNodesLineageNodeNode() {
+}
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeModelVersion) implementsGraphQLInterfaceLineageLineageLineageGraphNodesLineageNodeNode() {
+}
+func (v *LineageLineageLineageGraphNodesLineageNodeNodePipeline) implementsGraphQLInterfaceLineageLineageLineageGraphNodesLineageNodeNode() {
+}
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeRun) implementsGraphQLInterfaceLineageLineageLineageGraphNodesLineageNodeNode() {
+}
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeSplit) implementsGraphQLInterfaceLineageLineageLineageGraphNodesLineageNodeNode() {
+}
+
+func __unmarshalLineageLineageLineageGraphNodesLineageNodeNode(b []byte, v *LineageLineageLineageGraphNodesLineageNodeNode) error {
+	if string(b) == "null" {
+		return nil
+	}
+
+	var tn struct {
+		TypeName string `json:"__typename"`
+	}
+	err := json.Unmarshal(b, &tn)
+	if err != nil {
+		return err
+	}
+
+	switch tn.TypeName {
+	case "Artifact":
+		*v = new(LineageLineageLineageGraphNodesLineageNodeNodeArtifact)
+		return json.Unmarshal(b, *v)
+	case "CodeVersion":
+		*v = new(LineageLineageLineageGraphNodesLineageNodeNodeCodeVersion)
+		return json.Unmarshal(b, *v)
+	case "Dataset":
+		*v = new(LineageLineageLineageGraphNodesLineageNodeNodeDataset)
+		return json.Unmarshal(b, *v)
+	case "DatasetVersion":
+		*v = new(LineageLineageLineageGraphNodesLineageNodeNodeDatasetVersion)
+		return json.Unmarshal(b, *v)
+	case "Deployment":
+		*v = new(LineageLineageLineageGraphNodesLineageNodeNodeDeployment)
+		return json.Unmarshal(b, *v)
+	case "Environment":
+		*v = new(LineageLineageLineageGraphNodesLineageNodeNodeEnvironment)
+		return json.Unmarshal(b, *v)
+	case "Experiment":
+		*v = new(LineageLineageLineageGraphNodesLineageNodeNodeExperiment)
+		return json.Unmarshal(b, *v)
+	case "FeatureSet":
+		*v = new(LineageLineageLineageGraphNodesLineageNodeNodeFeatureSet)
+		return json.Unmarshal(b, *v)
+	case "FeatureSetVersion":
+		*v = new(LineageLineageLineageGraphNodesLineageNodeNodeFeatureSetVersion)
+		return json.Unmarshal(b, *v)
+	case "Model":
+		*v = new(LineageLineageLineageGraphNodesLineageNodeNodeModel)
+		return json.Unmarshal(b, *v)
+	case "ModelVersion":
+		*v = new(LineageLineageLineageGraphNodesLineageNodeNodeModelVersion)
+		return json.Unmarshal(b, *v)
+	case "Pipeline":
+		*v = new(LineageLineageLineageGraphNodesLineageNodeNodePipeline)
+		return json.Unmarshal(b, *v)
+	case "Run":
+		*v = new(LineageLineageLineageGraphNodesLineageNodeNodeRun)
+		return json.Unmarshal(b, *v)
+	case "Split":
+		*v = new(LineageLineageLineageGraphNodesLineageNodeNodeSplit)
+		return json.Unmarshal(b, *v)
+	case "":
+		return fmt.Errorf(
+			"response was missing Node.__typename")
+	default:
+		return fmt.Errorf(
+			`unexpected concrete type for LineageLineageLineageGraphNodesLineageNodeNode: "%v"`, tn.TypeName)
+	}
+}
+
+func __marshalLineageLineageLineageGraphNodesLineageNodeNode(v *LineageLineageLineageGraphNodesLineageNodeNode) ([]byte, error) {
+
+	var typename string
+	switch v := (*v).(type) {
+	case *LineageLineageLineageGraphNodesLineageNodeNodeArtifact:
+		typename = "Artifact"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalLineageLineageLineageGraphNodesLineageNodeNodeArtifact
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *LineageLineageLineageGraphNodesLineageNodeNodeCodeVersion:
+		typename = "CodeVersion"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalLineageLineageLineageGraphNodesLineageNodeNodeCodeVersion
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *LineageLineageLineageGraphNodesLineageNodeNodeDataset:
+		typename = "Dataset"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalLineageLineageLineageGraphNodesLineageNodeNodeDataset
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *LineageLineageLineageGraphNodesLineageNodeNodeDatasetVersion:
+		typename = "DatasetVersion"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalLineageLineageLineageGraphNodesLineageNodeNodeDatasetVersion
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *LineageLineageLineageGraphNodesLineageNodeNodeDeployment:
+		typename = "Deployment"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalLineageLineageLineageGraphNodesLineageNodeNodeDeployment
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *LineageLineageLineageGraphNodesLineageNodeNodeEnvironment:
+		typename = "Environment"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalLineageLineageLineageGraphNodesLineageNodeNodeEnvironment
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *LineageLineageLineageGraphNodesLineageNodeNodeExperiment:
+		typename = "Experiment"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalLineageLineageLineageGraphNodesLineageNodeNodeExperiment
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *LineageLineageLineageGraphNodesLineageNodeNodeFeatureSet:
+		typename = "FeatureSet"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalLineageLineageLineageGraphNodesLineageNodeNodeFeatureSet
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *LineageLineageLineageGraphNodesLineageNodeNodeFeatureSetVersion:
+		typename = "FeatureSetVersion"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalLineageLineageLineageGraphNodesLineageNodeNodeFeatureSetVersion
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *LineageLineageLineageGraphNodesLineageNodeNodeModel:
+		typename = "Model"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalLineageLineageLineageGraphNodesLineageNodeNodeModel
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *LineageLineageLineageGraphNodesLineageNodeNodeModelVersion:
+		typename = "ModelVersion"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalLineageLineageLineageGraphNodesLineageNodeNodeModelVersion
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *LineageLineageLineageGraphNodesLineageNodeNodePipeline:
+		typename = "Pipeline"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalLineageLineageLineageGraphNodesLineageNodeNodePipeline
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *LineageLineageLineageGraphNodesLineageNodeNodeRun:
+		typename = "Run"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalLineageLineageLineageGraphNodesLineageNodeNodeRun
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case *LineageLineageLineageGraphNodesLineageNodeNodeSplit:
+		typename = "Split"
+
+		premarshaled, err := v.__premarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		result := struct {
+			TypeName string `json:"__typename"`
+			*__premarshalLineageLineageLineageGraphNodesLineageNodeNodeSplit
+		}{typename, premarshaled}
+		return json.Marshal(result)
+	case nil:
+		return []byte("null"), nil
+	default:
+		return nil, fmt.Errorf(
+			`unexpected concrete type for LineageLineageLineageGraphNodesLineageNodeNode: "%T"`, v)
+	}
+}
+
+// LineageLineageLineageGraphNodesLineageNodeNodeArtifact includes the requested fields of the GraphQL type Artifact.
+// The GraphQL type's documentation follows.
+//
+// Any other versioned object: config, report, plot, image, …
+type LineageLineageLineageGraphNodesLineageNodeNodeArtifact struct {
+	Typename        *string `json:"__typename"`
+	NodeRefArtifact `json:"-"`
+}
+
+// GetTypename returns LineageLineageLineageGraphNodesLineageNodeNodeArtifact.Typename, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeArtifact) GetTypename() *string {
+	return v.Typename
+}
+
+// GetId returns LineageLineageLineageGraphNodesLineageNodeNodeArtifact.Id, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeArtifact) GetId() string {
+	return v.NodeRefArtifact.Id
+}
+
+// GetKind returns LineageLineageLineageGraphNodesLineageNodeNodeArtifact.Kind, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeArtifact) GetKind() NodeKind {
+	return v.NodeRefArtifact.Kind
+}
+
+// GetLabel returns LineageLineageLineageGraphNodesLineageNodeNodeArtifact.Label, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeArtifact) GetLabel() string {
+	return v.NodeRefArtifact.Label
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeArtifact) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*LineageLineageLineageGraphNodesLineageNodeNodeArtifact
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.LineageLineageLineageGraphNodesLineageNodeNodeArtifact = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefArtifact)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalLineageLineageLineageGraphNodesLineageNodeNodeArtifact struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeArtifact) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeArtifact) __premarshalJSON() (*__premarshalLineageLineageLineageGraphNodesLineageNodeNodeArtifact, error) {
+	var retval __premarshalLineageLineageLineageGraphNodesLineageNodeNodeArtifact
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefArtifact.Id
+	retval.Kind = v.NodeRefArtifact.Kind
+	retval.Label = v.NodeRefArtifact.Label
+	return &retval, nil
+}
+
+// LineageLineageLineageGraphNodesLineageNodeNodeCodeVersion includes the requested fields of the GraphQL type CodeVersion.
+// The GraphQL type's documentation follows.
+//
+// A version of code: repository and commit (plus diff digest when dirty).
+type LineageLineageLineageGraphNodesLineageNodeNodeCodeVersion struct {
+	Typename           *string `json:"__typename"`
+	NodeRefCodeVersion `json:"-"`
+}
+
+// GetTypename returns LineageLineageLineageGraphNodesLineageNodeNodeCodeVersion.Typename, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeCodeVersion) GetTypename() *string {
+	return v.Typename
+}
+
+// GetId returns LineageLineageLineageGraphNodesLineageNodeNodeCodeVersion.Id, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeCodeVersion) GetId() string {
+	return v.NodeRefCodeVersion.Id
+}
+
+// GetKind returns LineageLineageLineageGraphNodesLineageNodeNodeCodeVersion.Kind, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeCodeVersion) GetKind() NodeKind {
+	return v.NodeRefCodeVersion.Kind
+}
+
+// GetLabel returns LineageLineageLineageGraphNodesLineageNodeNodeCodeVersion.Label, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeCodeVersion) GetLabel() string {
+	return v.NodeRefCodeVersion.Label
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeCodeVersion) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*LineageLineageLineageGraphNodesLineageNodeNodeCodeVersion
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.LineageLineageLineageGraphNodesLineageNodeNodeCodeVersion = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefCodeVersion)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalLineageLineageLineageGraphNodesLineageNodeNodeCodeVersion struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeCodeVersion) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeCodeVersion) __premarshalJSON() (*__premarshalLineageLineageLineageGraphNodesLineageNodeNodeCodeVersion, error) {
+	var retval __premarshalLineageLineageLineageGraphNodesLineageNodeNodeCodeVersion
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefCodeVersion.Id
+	retval.Kind = v.NodeRefCodeVersion.Kind
+	retval.Label = v.NodeRefCodeVersion.Label
+	return &retval, nil
+}
+
+// LineageLineageLineageGraphNodesLineageNodeNodeDataset includes the requested fields of the GraphQL type Dataset.
+// The GraphQL type's documentation follows.
+//
+// A logical dataset: a name grouping immutable versions.
+type LineageLineageLineageGraphNodesLineageNodeNodeDataset struct {
+	Typename       *string `json:"__typename"`
+	NodeRefDataset `json:"-"`
+}
+
+// GetTypename returns LineageLineageLineageGraphNodesLineageNodeNodeDataset.Typename, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeDataset) GetTypename() *string {
+	return v.Typename
+}
+
+// GetId returns LineageLineageLineageGraphNodesLineageNodeNodeDataset.Id, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeDataset) GetId() string {
+	return v.NodeRefDataset.Id
+}
+
+// GetKind returns LineageLineageLineageGraphNodesLineageNodeNodeDataset.Kind, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeDataset) GetKind() NodeKind {
+	return v.NodeRefDataset.Kind
+}
+
+// GetLabel returns LineageLineageLineageGraphNodesLineageNodeNodeDataset.Label, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeDataset) GetLabel() string {
+	return v.NodeRefDataset.Label
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeDataset) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*LineageLineageLineageGraphNodesLineageNodeNodeDataset
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.LineageLineageLineageGraphNodesLineageNodeNodeDataset = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefDataset)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalLineageLineageLineageGraphNodesLineageNodeNodeDataset struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeDataset) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeDataset) __premarshalJSON() (*__premarshalLineageLineageLineageGraphNodesLineageNodeNodeDataset, error) {
+	var retval __premarshalLineageLineageLineageGraphNodesLineageNodeNodeDataset
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefDataset.Id
+	retval.Kind = v.NodeRefDataset.Kind
+	retval.Label = v.NodeRefDataset.Label
+	return &retval, nil
+}
+
+// LineageLineageLineageGraphNodesLineageNodeNodeDatasetVersion includes the requested fields of the GraphQL type DatasetVersion.
+// The GraphQL type's documentation follows.
+//
+// An immutable snapshot of a dataset.
+type LineageLineageLineageGraphNodesLineageNodeNodeDatasetVersion struct {
+	Typename              *string `json:"__typename"`
+	NodeRefDatasetVersion `json:"-"`
+}
+
+// GetTypename returns LineageLineageLineageGraphNodesLineageNodeNodeDatasetVersion.Typename, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeDatasetVersion) GetTypename() *string {
+	return v.Typename
+}
+
+// GetId returns LineageLineageLineageGraphNodesLineageNodeNodeDatasetVersion.Id, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeDatasetVersion) GetId() string {
+	return v.NodeRefDatasetVersion.Id
+}
+
+// GetKind returns LineageLineageLineageGraphNodesLineageNodeNodeDatasetVersion.Kind, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeDatasetVersion) GetKind() NodeKind {
+	return v.NodeRefDatasetVersion.Kind
+}
+
+// GetLabel returns LineageLineageLineageGraphNodesLineageNodeNodeDatasetVersion.Label, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeDatasetVersion) GetLabel() string {
+	return v.NodeRefDatasetVersion.Label
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeDatasetVersion) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*LineageLineageLineageGraphNodesLineageNodeNodeDatasetVersion
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.LineageLineageLineageGraphNodesLineageNodeNodeDatasetVersion = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefDatasetVersion)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalLineageLineageLineageGraphNodesLineageNodeNodeDatasetVersion struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeDatasetVersion) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeDatasetVersion) __premarshalJSON() (*__premarshalLineageLineageLineageGraphNodesLineageNodeNodeDatasetVersion, error) {
+	var retval __premarshalLineageLineageLineageGraphNodesLineageNodeNodeDatasetVersion
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefDatasetVersion.Id
+	retval.Kind = v.NodeRefDatasetVersion.Kind
+	retval.Label = v.NodeRefDatasetVersion.Label
+	return &retval, nil
+}
+
+// LineageLineageLineageGraphNodesLineageNodeNodeDeployment includes the requested fields of the GraphQL type Deployment.
+// The GraphQL type's documentation follows.
+//
+// A model version in an environment (staging, prod, …): one per version and
+// environment. It SERVES its version until it is DECOMMISSIONED.
+type LineageLineageLineageGraphNodesLineageNodeNodeDeployment struct {
+	Typename          *string `json:"__typename"`
+	NodeRefDeployment `json:"-"`
+}
+
+// GetTypename returns LineageLineageLineageGraphNodesLineageNodeNodeDeployment.Typename, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeDeployment) GetTypename() *string {
+	return v.Typename
+}
+
+// GetId returns LineageLineageLineageGraphNodesLineageNodeNodeDeployment.Id, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeDeployment) GetId() string {
+	return v.NodeRefDeployment.Id
+}
+
+// GetKind returns LineageLineageLineageGraphNodesLineageNodeNodeDeployment.Kind, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeDeployment) GetKind() NodeKind {
+	return v.NodeRefDeployment.Kind
+}
+
+// GetLabel returns LineageLineageLineageGraphNodesLineageNodeNodeDeployment.Label, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeDeployment) GetLabel() string {
+	return v.NodeRefDeployment.Label
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeDeployment) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*LineageLineageLineageGraphNodesLineageNodeNodeDeployment
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.LineageLineageLineageGraphNodesLineageNodeNodeDeployment = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefDeployment)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalLineageLineageLineageGraphNodesLineageNodeNodeDeployment struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeDeployment) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeDeployment) __premarshalJSON() (*__premarshalLineageLineageLineageGraphNodesLineageNodeNodeDeployment, error) {
+	var retval __premarshalLineageLineageLineageGraphNodesLineageNodeNodeDeployment
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefDeployment.Id
+	retval.Kind = v.NodeRefDeployment.Kind
+	retval.Label = v.NodeRefDeployment.Label
+	return &retval, nil
+}
+
+// LineageLineageLineageGraphNodesLineageNodeNodeEnvironment includes the requested fields of the GraphQL type Environment.
+// The GraphQL type's documentation follows.
+//
+// A runtime environment, identified by the digest of its contents.
+type LineageLineageLineageGraphNodesLineageNodeNodeEnvironment struct {
+	Typename           *string `json:"__typename"`
+	NodeRefEnvironment `json:"-"`
+}
+
+// GetTypename returns LineageLineageLineageGraphNodesLineageNodeNodeEnvironment.Typename, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeEnvironment) GetTypename() *string {
+	return v.Typename
+}
+
+// GetId returns LineageLineageLineageGraphNodesLineageNodeNodeEnvironment.Id, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeEnvironment) GetId() string {
+	return v.NodeRefEnvironment.Id
+}
+
+// GetKind returns LineageLineageLineageGraphNodesLineageNodeNodeEnvironment.Kind, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeEnvironment) GetKind() NodeKind {
+	return v.NodeRefEnvironment.Kind
+}
+
+// GetLabel returns LineageLineageLineageGraphNodesLineageNodeNodeEnvironment.Label, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeEnvironment) GetLabel() string {
+	return v.NodeRefEnvironment.Label
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeEnvironment) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*LineageLineageLineageGraphNodesLineageNodeNodeEnvironment
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.LineageLineageLineageGraphNodesLineageNodeNodeEnvironment = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefEnvironment)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalLineageLineageLineageGraphNodesLineageNodeNodeEnvironment struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeEnvironment) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeEnvironment) __premarshalJSON() (*__premarshalLineageLineageLineageGraphNodesLineageNodeNodeEnvironment, error) {
+	var retval __premarshalLineageLineageLineageGraphNodesLineageNodeNodeEnvironment
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefEnvironment.Id
+	retval.Kind = v.NodeRefEnvironment.Kind
+	retval.Label = v.NodeRefEnvironment.Label
+	return &retval, nil
+}
+
+// LineageLineageLineageGraphNodesLineageNodeNodeExperiment includes the requested fields of the GraphQL type Experiment.
+// The GraphQL type's documentation follows.
+//
+// A group of runs.
+type LineageLineageLineageGraphNodesLineageNodeNodeExperiment struct {
+	Typename          *string `json:"__typename"`
+	NodeRefExperiment `json:"-"`
+}
+
+// GetTypename returns LineageLineageLineageGraphNodesLineageNodeNodeExperiment.Typename, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeExperiment) GetTypename() *string {
+	return v.Typename
+}
+
+// GetId returns LineageLineageLineageGraphNodesLineageNodeNodeExperiment.Id, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeExperiment) GetId() string {
+	return v.NodeRefExperiment.Id
+}
+
+// GetKind returns LineageLineageLineageGraphNodesLineageNodeNodeExperiment.Kind, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeExperiment) GetKind() NodeKind {
+	return v.NodeRefExperiment.Kind
+}
+
+// GetLabel returns LineageLineageLineageGraphNodesLineageNodeNodeExperiment.Label, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeExperiment) GetLabel() string {
+	return v.NodeRefExperiment.Label
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeExperiment) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*LineageLineageLineageGraphNodesLineageNodeNodeExperiment
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.LineageLineageLineageGraphNodesLineageNodeNodeExperiment = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefExperiment)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalLineageLineageLineageGraphNodesLineageNodeNodeExperiment struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeExperiment) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeExperiment) __premarshalJSON() (*__premarshalLineageLineageLineageGraphNodesLineageNodeNodeExperiment, error) {
+	var retval __premarshalLineageLineageLineageGraphNodesLineageNodeNodeExperiment
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefExperiment.Id
+	retval.Kind = v.NodeRefExperiment.Kind
+	retval.Label = v.NodeRefExperiment.Label
+	return &retval, nil
+}
+
+// LineageLineageLineageGraphNodesLineageNodeNodeFeatureSet includes the requested fields of the GraphQL type FeatureSet.
+// The GraphQL type's documentation follows.
+//
+// A feature view: named, typed features and the transformation that makes them.
+type LineageLineageLineageGraphNodesLineageNodeNodeFeatureSet struct {
+	Typename          *string `json:"__typename"`
+	NodeRefFeatureSet `json:"-"`
+}
+
+// GetTypename returns LineageLineageLineageGraphNodesLineageNodeNodeFeatureSet.Typename, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeFeatureSet) GetTypename() *string {
+	return v.Typename
+}
+
+// GetId returns LineageLineageLineageGraphNodesLineageNodeNodeFeatureSet.Id, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeFeatureSet) GetId() string {
+	return v.NodeRefFeatureSet.Id
+}
+
+// GetKind returns LineageLineageLineageGraphNodesLineageNodeNodeFeatureSet.Kind, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeFeatureSet) GetKind() NodeKind {
+	return v.NodeRefFeatureSet.Kind
+}
+
+// GetLabel returns LineageLineageLineageGraphNodesLineageNodeNodeFeatureSet.Label, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeFeatureSet) GetLabel() string {
+	return v.NodeRefFeatureSet.Label
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeFeatureSet) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*LineageLineageLineageGraphNodesLineageNodeNodeFeatureSet
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.LineageLineageLineageGraphNodesLineageNodeNodeFeatureSet = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefFeatureSet)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalLineageLineageLineageGraphNodesLineageNodeNodeFeatureSet struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeFeatureSet) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeFeatureSet) __premarshalJSON() (*__premarshalLineageLineageLineageGraphNodesLineageNodeNodeFeatureSet, error) {
+	var retval __premarshalLineageLineageLineageGraphNodesLineageNodeNodeFeatureSet
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefFeatureSet.Id
+	retval.Kind = v.NodeRefFeatureSet.Kind
+	retval.Label = v.NodeRefFeatureSet.Label
+	return &retval, nil
+}
+
+// LineageLineageLineageGraphNodesLineageNodeNodeFeatureSetVersion includes the requested fields of the GraphQL type FeatureSetVersion.
+// The GraphQL type's documentation follows.
+//
+// An immutable version of a feature set.
+type LineageLineageLineageGraphNodesLineageNodeNodeFeatureSetVersion struct {
+	Typename                 *string `json:"__typename"`
+	NodeRefFeatureSetVersion `json:"-"`
+}
+
+// GetTypename returns LineageLineageLineageGraphNodesLineageNodeNodeFeatureSetVersion.Typename, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeFeatureSetVersion) GetTypename() *string {
+	return v.Typename
+}
+
+// GetId returns LineageLineageLineageGraphNodesLineageNodeNodeFeatureSetVersion.Id, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeFeatureSetVersion) GetId() string {
+	return v.NodeRefFeatureSetVersion.Id
+}
+
+// GetKind returns LineageLineageLineageGraphNodesLineageNodeNodeFeatureSetVersion.Kind, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeFeatureSetVersion) GetKind() NodeKind {
+	return v.NodeRefFeatureSetVersion.Kind
+}
+
+// GetLabel returns LineageLineageLineageGraphNodesLineageNodeNodeFeatureSetVersion.Label, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeFeatureSetVersion) GetLabel() string {
+	return v.NodeRefFeatureSetVersion.Label
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeFeatureSetVersion) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*LineageLineageLineageGraphNodesLineageNodeNodeFeatureSetVersion
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.LineageLineageLineageGraphNodesLineageNodeNodeFeatureSetVersion = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefFeatureSetVersion)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalLineageLineageLineageGraphNodesLineageNodeNodeFeatureSetVersion struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeFeatureSetVersion) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeFeatureSetVersion) __premarshalJSON() (*__premarshalLineageLineageLineageGraphNodesLineageNodeNodeFeatureSetVersion, error) {
+	var retval __premarshalLineageLineageLineageGraphNodesLineageNodeNodeFeatureSetVersion
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefFeatureSetVersion.Id
+	retval.Kind = v.NodeRefFeatureSetVersion.Kind
+	retval.Label = v.NodeRefFeatureSetVersion.Label
+	return &retval, nil
+}
+
+// LineageLineageLineageGraphNodesLineageNodeNodeModel includes the requested fields of the GraphQL type Model.
+// The GraphQL type's documentation follows.
+//
+// A registered model: a name grouping versions, with aliases.
+type LineageLineageLineageGraphNodesLineageNodeNodeModel struct {
+	Typename     *string `json:"__typename"`
+	NodeRefModel `json:"-"`
+}
+
+// GetTypename returns LineageLineageLineageGraphNodesLineageNodeNodeModel.Typename, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeModel) GetTypename() *string {
+	return v.Typename
+}
+
+// GetId returns LineageLineageLineageGraphNodesLineageNodeNodeModel.Id, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeModel) GetId() string {
+	return v.NodeRefModel.Id
+}
+
+// GetKind returns LineageLineageLineageGraphNodesLineageNodeNodeModel.Kind, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeModel) GetKind() NodeKind {
+	return v.NodeRefModel.Kind
+}
+
+// GetLabel returns LineageLineageLineageGraphNodesLineageNodeNodeModel.Label, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeModel) GetLabel() string {
+	return v.NodeRefModel.Label
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeModel) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*LineageLineageLineageGraphNodesLineageNodeNodeModel
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.LineageLineageLineageGraphNodesLineageNodeNodeModel = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefModel)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalLineageLineageLineageGraphNodesLineageNodeNodeModel struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeModel) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeModel) __premarshalJSON() (*__premarshalLineageLineageLineageGraphNodesLineageNodeNodeModel, error) {
+	var retval __premarshalLineageLineageLineageGraphNodesLineageNodeNodeModel
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefModel.Id
+	retval.Kind = v.NodeRefModel.Kind
+	retval.Label = v.NodeRefModel.Label
+	return &retval, nil
+}
+
+// LineageLineageLineageGraphNodesLineageNodeNodeModelVersion includes the requested fields of the GraphQL type ModelVersion.
+// The GraphQL type's documentation follows.
+//
+// A registered model artifact: one version of a model, generated by exactly one run.
+type LineageLineageLineageGraphNodesLineageNodeNodeModelVersion struct {
+	Typename            *string `json:"__typename"`
+	NodeRefModelVersion `json:"-"`
+}
+
+// GetTypename returns LineageLineageLineageGraphNodesLineageNodeNodeModelVersion.Typename, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeModelVersion) GetTypename() *string {
+	return v.Typename
+}
+
+// GetId returns LineageLineageLineageGraphNodesLineageNodeNodeModelVersion.Id, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeModelVersion) GetId() string {
+	return v.NodeRefModelVersion.Id
+}
+
+// GetKind returns LineageLineageLineageGraphNodesLineageNodeNodeModelVersion.Kind, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeModelVersion) GetKind() NodeKind {
+	return v.NodeRefModelVersion.Kind
+}
+
+// GetLabel returns LineageLineageLineageGraphNodesLineageNodeNodeModelVersion.Label, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeModelVersion) GetLabel() string {
+	return v.NodeRefModelVersion.Label
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeModelVersion) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*LineageLineageLineageGraphNodesLineageNodeNodeModelVersion
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.LineageLineageLineageGraphNodesLineageNodeNodeModelVersion = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefModelVersion)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalLineageLineageLineageGraphNodesLineageNodeNodeModelVersion struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeModelVersion) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeModelVersion) __premarshalJSON() (*__premarshalLineageLineageLineageGraphNodesLineageNodeNodeModelVersion, error) {
+	var retval __premarshalLineageLineageLineageGraphNodesLineageNodeNodeModelVersion
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefModelVersion.Id
+	retval.Kind = v.NodeRefModelVersion.Kind
+	retval.Label = v.NodeRefModelVersion.Label
+	return &retval, nil
+}
+
+// LineageLineageLineageGraphNodesLineageNodeNodePipeline includes the requested fields of the GraphQL type Pipeline.
+// The GraphQL type's documentation follows.
+//
+// A logical pipeline or job whose executions are runs.
+type LineageLineageLineageGraphNodesLineageNodeNodePipeline struct {
+	Typename        *string `json:"__typename"`
+	NodeRefPipeline `json:"-"`
+}
+
+// GetTypename returns LineageLineageLineageGraphNodesLineageNodeNodePipeline.Typename, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodePipeline) GetTypename() *string {
+	return v.Typename
+}
+
+// GetId returns LineageLineageLineageGraphNodesLineageNodeNodePipeline.Id, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodePipeline) GetId() string {
+	return v.NodeRefPipeline.Id
+}
+
+// GetKind returns LineageLineageLineageGraphNodesLineageNodeNodePipeline.Kind, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodePipeline) GetKind() NodeKind {
+	return v.NodeRefPipeline.Kind
+}
+
+// GetLabel returns LineageLineageLineageGraphNodesLineageNodeNodePipeline.Label, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodePipeline) GetLabel() string {
+	return v.NodeRefPipeline.Label
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodePipeline) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*LineageLineageLineageGraphNodesLineageNodeNodePipeline
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.LineageLineageLineageGraphNodesLineageNodeNodePipeline = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefPipeline)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalLineageLineageLineageGraphNodesLineageNodeNodePipeline struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodePipeline) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodePipeline) __premarshalJSON() (*__premarshalLineageLineageLineageGraphNodesLineageNodeNodePipeline, error) {
+	var retval __premarshalLineageLineageLineageGraphNodesLineageNodeNodePipeline
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefPipeline.Id
+	retval.Kind = v.NodeRefPipeline.Kind
+	retval.Label = v.NodeRefPipeline.Label
+	return &retval, nil
+}
+
+// LineageLineageLineageGraphNodesLineageNodeNodeRun includes the requested fields of the GraphQL type Run.
+// The GraphQL type's documentation follows.
+//
+// One execution of training, evaluation or any step that consumes and produces nodes.
+type LineageLineageLineageGraphNodesLineageNodeNodeRun struct {
+	Typename   *string `json:"__typename"`
+	NodeRefRun `json:"-"`
+}
+
+// GetTypename returns LineageLineageLineageGraphNodesLineageNodeNodeRun.Typename, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeRun) GetTypename() *string { return v.Typename }
+
+// GetId returns LineageLineageLineageGraphNodesLineageNodeNodeRun.Id, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeRun) GetId() string { return v.NodeRefRun.Id }
+
+// GetKind returns LineageLineageLineageGraphNodesLineageNodeNodeRun.Kind, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeRun) GetKind() NodeKind {
+	return v.NodeRefRun.Kind
+}
+
+// GetLabel returns LineageLineageLineageGraphNodesLineageNodeNodeRun.Label, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeRun) GetLabel() string {
+	return v.NodeRefRun.Label
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeRun) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*LineageLineageLineageGraphNodesLineageNodeNodeRun
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.LineageLineageLineageGraphNodesLineageNodeNodeRun = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefRun)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalLineageLineageLineageGraphNodesLineageNodeNodeRun struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeRun) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeRun) __premarshalJSON() (*__premarshalLineageLineageLineageGraphNodesLineageNodeNodeRun, error) {
+	var retval __premarshalLineageLineageLineageGraphNodesLineageNodeNodeRun
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefRun.Id
+	retval.Kind = v.NodeRefRun.Kind
+	retval.Label = v.NodeRefRun.Label
+	return &retval, nil
+}
+
+// LineageLineageLineageGraphNodesLineageNodeNodeSplit includes the requested fields of the GraphQL type Split.
+// The GraphQL type's documentation follows.
+//
+// A named split (train, validation, test, …) of a dataset version.
+type LineageLineageLineageGraphNodesLineageNodeNodeSplit struct {
+	Typename     *string `json:"__typename"`
+	NodeRefSplit `json:"-"`
+}
+
+// GetTypename returns LineageLineageLineageGraphNodesLineageNodeNodeSplit.Typename, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeSplit) GetTypename() *string {
+	return v.Typename
+}
+
+// GetId returns LineageLineageLineageGraphNodesLineageNodeNodeSplit.Id, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeSplit) GetId() string {
+	return v.NodeRefSplit.Id
+}
+
+// GetKind returns LineageLineageLineageGraphNodesLineageNodeNodeSplit.Kind, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeSplit) GetKind() NodeKind {
+	return v.NodeRefSplit.Kind
+}
+
+// GetLabel returns LineageLineageLineageGraphNodesLineageNodeNodeSplit.Label, and is useful for accessing the field via an interface.
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeSplit) GetLabel() string {
+	return v.NodeRefSplit.Label
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeSplit) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*LineageLineageLineageGraphNodesLineageNodeNodeSplit
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.LineageLineageLineageGraphNodesLineageNodeNodeSplit = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.NodeRefSplit)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalLineageLineageLineageGraphNodesLineageNodeNodeSplit struct {
+	Typename *string `json:"__typename"`
+
+	Id string `json:"id"`
+
+	Kind NodeKind `json:"kind"`
+
+	Label string `json:"label"`
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeSplit) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *LineageLineageLineageGraphNodesLineageNodeNodeSplit) __premarshalJSON() (*__premarshalLineageLineageLineageGraphNodesLineageNodeNodeSplit, error) {
+	var retval __premarshalLineageLineageLineageGraphNodesLineageNodeNodeSplit
+
+	retval.Typename = v.Typename
+	retval.Id = v.NodeRefSplit.Id
+	retval.Kind = v.NodeRefSplit.Kind
+	retval.Label = v.NodeRefSplit.Label
+	return &retval, nil
+}
+
+// LineageResponse is returned by Lineage on success.
+type LineageResponse struct {
+	// The provenance subgraph around a node: every node with its distance from
+	// `of`, every edge between them, and `truncated` when the limit cut it.
+	// Cycle-safe; grouping edges (VERSION_OF, PART_OF) are not followed.
+	Lineage LineageLineageLineageGraph `json:"lineage"`
+}
+
+// GetLineage returns LineageResponse.Lineage, and is useful for accessing the field via an interface.
+func (v *LineageResponse) GetLineage() LineageLineageLineageGraph { return v.Lineage }
+
+// ListModelsModelsModelConnection includes the requested fields of the GraphQL type ModelConnection.
+// The GraphQL type's documentation follows.
+//
+// A page of models.
+type ListModelsModelsModelConnection struct {
+	// The models of the page (same as edges.node).
+	Nodes []ListModelsModelsModelConnectionNodesModel `json:"nodes"`
+	// Paging.
+	PageInfo ListModelsModelsModelConnectionPageInfo `json:"pageInfo"`
+}
+
+// GetNodes returns ListModelsModelsModelConnection.Nodes, and is useful for accessing the field via an interface.
+func (v *ListModelsModelsModelConnection) GetNodes() []ListModelsModelsModelConnectionNodesModel {
+	return v.Nodes
+}
+
+// GetPageInfo returns ListModelsModelsModelConnection.PageInfo, and is useful for accessing the field via an interface.
+func (v *ListModelsModelsModelConnection) GetPageInfo() ListModelsModelsModelConnectionPageInfo {
+	return v.PageInfo
+}
+
+// ListModelsModelsModelConnectionNodesModel includes the requested fields of the GraphQL type Model.
+// The GraphQL type's documentation follows.
+//
+// A registered model: a name grouping versions, with aliases.
+type ListModelsModelsModelConnectionNodesModel struct {
+	// Name (at most 128 characters), unique.
+	Name string `json:"name"`
+	// Description.
+	Description string `json:"description"`
+	// Versions, newest first.
+	Versions ListModelsModelsModelConnectionNodesModelVersionsModelVersionConnection `json:"versions"`
+	// One version, selected by exactly one of version, stage or alias; null if none matches.
+	Production *ListModelsModelsModelConnectionNodesModelProductionModelVersion `json:"production"`
+	// Aliases (e.g. champion), sorted by name.
+	Aliases []ListModelsModelsModelConnectionNodesModelAliasesModelAlias `json:"aliases"`
+}
+
+// GetName returns ListModelsModelsModelConnectionNodesModel.Name, and is useful for accessing the field via an interface.
+func (v *ListModelsModelsModelConnectionNodesModel) GetName() string { return v.Name }
+
+// GetDescription returns ListModelsModelsModelConnectionNodesModel.Description, and is useful for accessing the field via an interface.
+func (v *ListModelsModelsModelConnectionNodesModel) GetDescription() string { return v.Description }
+
+// GetVersions returns ListModelsModelsModelConnectionNodesModel.Versions, and is useful for accessing the field via an interface.
+func (v *ListModelsModelsModelConnectionNodesModel) GetVersions() ListModelsModelsModelConnectionNodesModelVersionsModelVersionConnection {
+	return v.Versions
+}
+
+// GetProduction returns ListModelsModelsModelConnectionNodesModel.Production, and is useful for accessing the field via an interface.
+func (v *ListModelsModelsModelConnectionNodesModel) GetProduction() *ListModelsModelsModelConnectionNodesModelProductionModelVersion {
+	return v.Production
+}
+
+// GetAliases returns ListModelsModelsModelConnectionNodesModel.Aliases, and is useful for accessing the field via an interface.
+func (v *ListModelsModelsModelConnectionNodesModel) GetAliases() []ListModelsModelsModelConnectionNodesModelAliasesModelAlias {
+	return v.Aliases
+}
+
+// ListModelsModelsModelConnectionNodesModelAliasesModelAlias includes the requested fields of the GraphQL type ModelAlias.
+// The GraphQL type's documentation follows.
+//
+// A named pointer to a model version.
+type ListModelsModelsModelConnectionNodesModelAliasesModelAlias struct {
+	// Alias name, e.g. champion.
+	Alias string `json:"alias"`
+	// Version number it points to.
+	Version int `json:"version"`
+}
+
+// GetAlias returns ListModelsModelsModelConnectionNodesModelAliasesModelAlias.Alias, and is useful for accessing the field via an interface.
+func (v *ListModelsModelsModelConnectionNodesModelAliasesModelAlias) GetAlias() string {
+	return v.Alias
+}
+
+// GetVersion returns ListModelsModelsModelConnectionNodesModelAliasesModelAlias.Version, and is useful for accessing the field via an interface.
+func (v *ListModelsModelsModelConnectionNodesModelAliasesModelAlias) GetVersion() int {
+	return v.Version
+}
+
+// ListModelsModelsModelConnectionNodesModelProductionModelVersion includes the requested fields of the GraphQL type ModelVersion.
+// The GraphQL type's documentation follows.
+//
+// A registered model artifact: one version of a model, generated by exactly one run.
+type ListModelsModelsModelConnectionNodesModelProductionModelVersion struct {
+	// Version number, assigned by the server, contiguous from 1 per model.
+	Version int `json:"version"`
+}
+
+// GetVersion returns ListModelsModelsModelConnectionNodesModelProductionModelVersion.Version, and is useful for accessing the field via an interface.
+func (v *ListModelsModelsModelConnectionNodesModelProductionModelVersion) GetVersion() int {
+	return v.Version
+}
+
+// ListModelsModelsModelConnectionNodesModelVersionsModelVersionConnection includes the requested fields of the GraphQL type ModelVersionConnection.
+// The GraphQL type's documentation follows.
+//
+// A page of model versions.
+type ListModelsModelsModelConnectionNodesModelVersionsModelVersionConnection struct {
+	// The versions of the page (same as edges.node).
+	Nodes []ListModelsModelsModelConnectionNodesModelVersionsModelVersionConnectionNodesModelVersion `json:"nodes"`
+}
+
+// GetNodes returns ListModelsModelsModelConnectionNodesModelVersionsModelVersionConnection.Nodes, and is useful for accessing the field via an interface.
+func (v *ListModelsModelsModelConnectionNodesModelVersionsModelVersionConnection) GetNodes() []ListModelsModelsModelConnectionNodesModelVersionsModelVersionConnectionNodesModelVersion {
+	return v.Nodes
+}
+
+// ListModelsModelsModelConnectionNodesModelVersionsModelVersionConnectionNodesModelVersion includes the requested fields of the GraphQL type ModelVersion.
+// The GraphQL type's documentation follows.
+//
+// A registered model artifact: one version of a model, generated by exactly one run.
+type ListModelsModelsModelConnectionNodesModelVersionsModelVersionConnectionNodesModelVersion struct {
+	// Version number, assigned by the server, contiguous from 1 per model.
+	Version int `json:"version"`
+	// Current registry stage.
+	Stage Stage `json:"stage"`
+}
+
+// GetVersion returns ListModelsModelsModelConnectionNodesModelVersionsModelVersionConnectionNodesModelVersion.Version, and is useful for accessing the field via an interface.
+func (v *ListModelsModelsModelConnectionNodesModelVersionsModelVersionConnectionNodesModelVersion) GetVersion() int {
+	return v.Version
+}
+
+// GetStage returns ListModelsModelsModelConnectionNodesModelVersionsModelVersionConnectionNodesModelVersion.Stage, and is useful for accessing the field via an interface.
+func (v *ListModelsModelsModelConnectionNodesModelVersionsModelVersionConnectionNodesModelVersion) GetStage() Stage {
+	return v.Stage
+}
+
+// ListModelsModelsModelConnectionPageInfo includes the requested fields of the GraphQL type PageInfo.
+// The GraphQL type's documentation follows.
+//
+// Cursor information of a connection page (forward pagination only).
+type ListModelsModelsModelConnectionPageInfo struct {
+	// Whether more items follow endCursor.
+	HasNextPage bool `json:"hasNextPage"`
+	// Cursor of the last item of the page; pass it as `after` for the next page.
+	EndCursor *string `json:"endCursor"`
+}
+
+// GetHasNextPage returns ListModelsModelsModelConnectionPageInfo.HasNextPage, and is useful for accessing the field via an interface.
+func (v *ListModelsModelsModelConnectionPageInfo) GetHasNextPage() bool { return v.HasNextPage }
+
+// GetEndCursor returns ListModelsModelsModelConnectionPageInfo.EndCursor, and is useful for accessing the field via an interface.
+func (v *ListModelsModelsModelConnectionPageInfo) GetEndCursor() *string { return v.EndCursor }
+
+// ListModelsResponse is returned by ListModels on success.
+type ListModelsResponse struct {
+	// Models, oldest first.
+	Models ListModelsModelsModelConnection `json:"models"`
+}
+
+// GetModels returns ListModelsResponse.Models, and is useful for accessing the field via an interface.
+func (v *ListModelsResponse) GetModels() ListModelsModelsModelConnection { return v.Models }
+
+// Logs a batch of metric values.
+type LogMetricsInput struct {
+	// The run.
+	Run string `json:"run"`
+	// Points (at most 10000 per call); send them as a variable, not inline. Give metrics or points.
+	Metrics []MetricPointInput `json:"metrics"`
+	// The same points as one MetricPoints value: the fast path for large batches. Give metrics or points.
+	Points *json.RawMessage `json:"points"`
+}
+
+// GetRun returns LogMetricsInput.Run, and is useful for accessing the field via an interface.
+func (v *LogMetricsInput) GetRun() string { return v.Run }
+
+// GetMetrics returns LogMetricsInput.Metrics, and is useful for accessing the field via an interface.
+func (v *LogMetricsInput) GetMetrics() []MetricPointInput { return v.Metrics }
+
+// GetPoints returns LogMetricsInput.Points, and is useful for accessing the field via an interface.
+func (v *LogMetricsInput) GetPoints() *json.RawMessage { return v.Points }
+
+// Logs params of a run (upsert).
+type LogParamsInput struct {
+	// The run.
+	Run string `json:"run"`
+	// Params (at most 1000 per call).
+	Params []KeyValueInput `json:"params"`
+}
+
+// GetRun returns LogParamsInput.Run, and is useful for accessing the field via an interface.
+func (v *LogParamsInput) GetRun() string { return v.Run }
+
+// GetParams returns LogParamsInput.Params, and is useful for accessing the field via an interface.
+func (v *LogParamsInput) GetParams() []KeyValueInput { return v.Params }
+
+// LogRunMetricsResponse is returned by LogRunMetrics on success.
+type LogRunMetricsResponse struct {
+	// Logs a batch of metric points (at most 10000); returns how many were logged.
+	LogMetrics int `json:"logMetrics"`
+}
+
+// GetLogMetrics returns LogRunMetricsResponse.LogMetrics, and is useful for accessing the field via an interface.
+func (v *LogRunMetricsResponse) GetLogMetrics() int { return v.LogMetrics }
+
+// LogRunParamsLogParamsRun includes the requested fields of the GraphQL type Run.
+// The GraphQL type's documentation follows.
+//
+// One execution of training, evaluation or any step that consumes and produces nodes.
+type LogRunParamsLogParamsRun struct {
+	// ID, run:…, server-assigned and time-ordered.
+	Id string `json:"id"`
+}
+
+// GetId returns LogRunParamsLogParamsRun.Id, and is useful for accessing the field via an interface.
+func (v *LogRunParamsLogParamsRun) GetId() string { return v.Id }
+
+// LogRunParamsResponse is returned by LogRunParams on success.
+type LogRunParamsResponse struct {
+	// Logs params of a run.
+	LogParams LogRunParamsLogParamsRun `json:"logParams"`
+}
+
+// GetLogParams returns LogRunParamsResponse.LogParams, and is useful for accessing the field via an interface.
+func (v *LogRunParamsResponse) GetLogParams() LogRunParamsLogParamsRun { return v.LogParams }
+
+// One metric value to log.
+type MetricPointInput struct {
+	// Metric key (at most 250 characters).
+	Key string `json:"key"`
+	// Value.
+	Value float64 `json:"value"`
+	// Step; default 0.
+	Step *int64 `json:"step"`
+	// When it was measured; default now.
+	Timestamp *time.Time `json:"timestamp"`
+}
+
+// GetKey returns MetricPointInput.Key, and is useful for accessing the field via an interface.
+func (v *MetricPointInput) GetKey() string { return v.Key }
+
+// GetValue returns MetricPointInput.Value, and is useful for accessing the field via an interface.
+func (v *MetricPointInput) GetValue() float64 { return v.Value }
+
+// GetStep returns MetricPointInput.Step, and is useful for accessing the field via an interface.
+func (v *MetricPointInput) GetStep() *int64 { return v.Step }
+
+// GetTimestamp returns MetricPointInput.Timestamp, and is useful for accessing the field via an interface.
+func (v *MetricPointInput) GetTimestamp() *time.Time { return v.Timestamp }
+
+// ModelHistoryModel includes the requested fields of the GraphQL type Model.
+// The GraphQL type's documentation follows.
+//
+// A registered model: a name grouping versions, with aliases.
+type ModelHistoryModel struct {
+	// Name (at most 128 characters), unique.
+	Name string `json:"name"`
+	// Versions, newest first.
+	Versions ModelHistoryModelVersionsModelVersionConnection `json:"versions"`
+}
+
+// GetName returns ModelHistoryModel.Name, and is useful for accessing the field via an interface.
+func (v *ModelHistoryModel) GetName() string { return v.Name }
+
+// GetVersions returns ModelHistoryModel.Versions, and is useful for accessing the field via an interface.
+func (v *ModelHistoryModel) GetVersions() ModelHistoryModelVersionsModelVersionConnection {
+	return v.Versions
+}
+
+// ModelHistoryModelVersionsModelVersionConnection includes the requested fields of the GraphQL type ModelVersionConnection.
+// The GraphQL type's documentation follows.
+//
+// A page of model versions.
+type ModelHistoryModelVersionsModelVersionConnection struct {
+	// The versions of the page (same as edges.node).
+	Nodes []ModelHistoryModelVersionsModelVersionConnectionNodesModelVersion `json:"nodes"`
+	// Paging.
+	PageInfo ModelHistoryModelVersionsModelVersionConnectionPageInfo `json:"pageInfo"`
+}
+
+// GetNodes returns ModelHistoryModelVersionsModelVersionConnection.Nodes, and is useful for accessing the field via an interface.
+func (v *ModelHistoryModelVersionsModelVersionConnection) GetNodes() []ModelHistoryModelVersionsModelVersionConnectionNodesModelVersion {
+	return v.Nodes
+}
+
+// GetPageInfo returns ModelHistoryModelVersionsModelVersionConnection.PageInfo, and is useful for accessing the field via an interface.
+func (v *ModelHistoryModelVersionsModelVersionConnection) GetPageInfo() ModelHistoryModelVersionsModelVersionConnectionPageInfo {
+	return v.PageInfo
+}
+
+// ModelHistoryModelVersionsModelVersionConnectionNodesModelVersion includes the requested fields of the GraphQL type ModelVersion.
+// The GraphQL type's documentation follows.
+//
+// A registered model artifact: one version of a model, generated by exactly one run.
+type ModelHistoryModelVersionsModelVersionConnectionNodesModelVersion struct {
+	// Version number, assigned by the server, contiguous from 1 per model.
+	Version int `json:"version"`
+	// Stage audit trail, oldest first.
+	Transitions []ModelHistoryModelVersionsModelVersionConnectionNodesModelVersionTransitionsStageTransition `json:"transitions"`
+}
+
+// GetVersion returns ModelHistoryModelVersionsModelVersionConnectionNodesModelVersion.Version, and is useful for accessing the field via an interface.
+func (v *ModelHistoryModelVersionsModelVersionConnectionNodesModelVersion) GetVersion() int {
+	return v.Version
+}
+
+// GetTransitions returns ModelHistoryModelVersionsModelVersionConnectionNodesModelVersion.Transitions, and is useful for accessing the field via an interface.
+func (v *ModelHistoryModelVersionsModelVersionConnectionNodesModelVersion) GetTransitions() []ModelHistoryModelVersionsModelVersionConnectionNodesModelVersionTransitionsStageTransition {
+	return v.Transitions
+}
+
+// ModelHistoryModelVersionsModelVersionConnectionNodesModelVersionTransitionsStageTransition includes the requested fields of the GraphQL type StageTransition.
+// The GraphQL type's documentation follows.
+//
+// One entry of a model version's stage audit trail.
+type ModelHistoryModelVersionsModelVersionConnectionNodesModelVersionTransitionsStageTransition struct {
+	// Stage before.
+	From Stage `json:"from"`
+	// Stage after.
+	To Stage `json:"to"`
+	// Who made the change.
+	Actor string `json:"actor"`
+	// Why, as given.
+	Reason string `json:"reason"`
+	// When.
+	At time.Time `json:"at"`
+}
+
+// GetFrom returns ModelHistoryModelVersionsModelVersionConnectionNodesModelVersionTransitionsStageTransition.From, and is useful for accessing the field via an interface.
+func (v *ModelHistoryModelVersionsModelVersionConnectionNodesModelVersionTransitionsStageTransition) GetFrom() Stage {
+	return v.From
+}
+
+// GetTo returns ModelHistoryModelVersionsModelVersionConnectionNodesModelVersionTransitionsStageTransition.To, and is useful for accessing the field via an interface.
+func (v *ModelHistoryModelVersionsModelVersionConnectionNodesModelVersionTransitionsStageTransition) GetTo() Stage {
+	return v.To
+}
+
+// GetActor returns ModelHistoryModelVersionsModelVersionConnectionNodesModelVersionTransitionsStageTransition.Actor, and is useful for accessing the field via an interface.
+func (v *ModelHistoryModelVersionsModelVersionConnectionNodesModelVersionTransitionsStageTransition) GetActor() string {
+	return v.Actor
+}
+
+// GetReason returns ModelHistoryModelVersionsModelVersionConnectionNodesModelVersionTransitionsStageTransition.Reason, and is useful for accessing the field via an interface.
+func (v *ModelHistoryModelVersionsModelVersionConnectionNodesModelVersionTransitionsStageTransition) GetReason() string {
+	return v.Reason
+}
+
+// GetAt returns ModelHistoryModelVersionsModelVersionConnectionNodesModelVersionTransitionsStageTransition.At, and is useful for accessing the field via an interface.
+func (v *ModelHistoryModelVersionsModelVersionConnectionNodesModelVersionTransitionsStageTransition) GetAt() time.Time {
+	return v.At
+}
+
+// ModelHistoryModelVersionsModelVersionConnectionPageInfo includes the requested fields of the GraphQL type PageInfo.
+// The GraphQL type's documentation follows.
+//
+// Cursor information of a connection page (forward pagination only).
+type ModelHistoryModelVersionsModelVersionConnectionPageInfo struct {
+	// Whether more items follow endCursor.
+	HasNextPage bool `json:"hasNextPage"`
+	// Cursor of the last item of the page; pass it as `after` for the next page.
+	EndCursor *string `json:"endCursor"`
+}
+
+// GetHasNextPage returns ModelHistoryModelVersionsModelVersionConnectionPageInfo.HasNextPage, and is useful for accessing the field via an interface.
+func (v *ModelHistoryModelVersionsModelVersionConnectionPageInfo) GetHasNextPage() bool {
+	return v.HasNextPage
+}
+
+// GetEndCursor returns ModelHistoryModelVersionsModelVersionConnectionPageInfo.EndCursor, and is useful for accessing the field via an interface.
+func (v *ModelHistoryModelVersionsModelVersionConnectionPageInfo) GetEndCursor() *string {
+	return v.EndCursor
+}
+
+// ModelHistoryResponse is returned by ModelHistory on success.
+type ModelHistoryResponse struct {
+	// A model by name. NOT_FOUND if absent.
+	Model *ModelHistoryModel `json:"model"`
+}
+
+// GetModel returns ModelHistoryResponse.Model, and is useful for accessing the field via an interface.
+func (v *ModelHistoryResponse) GetModel() *ModelHistoryModel { return v.Model }
 
 // ModelModel includes the requested fields of the GraphQL type Model.
 // The GraphQL type's documentation follows.
@@ -34,6 +9045,2429 @@ type ModelResponse struct {
 // GetModel returns ModelResponse.Model, and is useful for accessing the field via an interface.
 func (v *ModelResponse) GetModel() *ModelModel { return v.Model }
 
+// ModelVersionFields includes the GraphQL fields of ModelVersion requested by the fragment ModelVersionFields.
+// The GraphQL type's documentation follows.
+//
+// A registered model artifact: one version of a model, generated by exactly one run.
+type ModelVersionFields struct {
+	// ID, modelversion:MODEL/VERSION.
+	Id string `json:"id"`
+	// Name of the model.
+	ModelName string `json:"modelName"`
+	// Version number, assigned by the server, contiguous from 1 per model.
+	Version int `json:"version"`
+	// Current registry stage.
+	Stage Stage `json:"stage"`
+	// Artifact location (at most 2,048 characters); the same as artifact.uri.
+	ArtifactUri string `json:"artifactUri"`
+	// Artifact digest, e.g. sha256:…; the same as artifact.digest, or empty.
+	ArtifactDigest string `json:"artifactDigest"`
+	// ID of the run that produced the artifact.
+	RunId string `json:"runId"`
+	// Framework, e.g. xgboost, pytorch.
+	Framework string `json:"framework"`
+	// Aliases pointing at this version.
+	Aliases []string `json:"aliases"`
+	// Description.
+	Description string `json:"description"`
+	// When the version was registered.
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// GetId returns ModelVersionFields.Id, and is useful for accessing the field via an interface.
+func (v *ModelVersionFields) GetId() string { return v.Id }
+
+// GetModelName returns ModelVersionFields.ModelName, and is useful for accessing the field via an interface.
+func (v *ModelVersionFields) GetModelName() string { return v.ModelName }
+
+// GetVersion returns ModelVersionFields.Version, and is useful for accessing the field via an interface.
+func (v *ModelVersionFields) GetVersion() int { return v.Version }
+
+// GetStage returns ModelVersionFields.Stage, and is useful for accessing the field via an interface.
+func (v *ModelVersionFields) GetStage() Stage { return v.Stage }
+
+// GetArtifactUri returns ModelVersionFields.ArtifactUri, and is useful for accessing the field via an interface.
+func (v *ModelVersionFields) GetArtifactUri() string { return v.ArtifactUri }
+
+// GetArtifactDigest returns ModelVersionFields.ArtifactDigest, and is useful for accessing the field via an interface.
+func (v *ModelVersionFields) GetArtifactDigest() string { return v.ArtifactDigest }
+
+// GetRunId returns ModelVersionFields.RunId, and is useful for accessing the field via an interface.
+func (v *ModelVersionFields) GetRunId() string { return v.RunId }
+
+// GetFramework returns ModelVersionFields.Framework, and is useful for accessing the field via an interface.
+func (v *ModelVersionFields) GetFramework() string { return v.Framework }
+
+// GetAliases returns ModelVersionFields.Aliases, and is useful for accessing the field via an interface.
+func (v *ModelVersionFields) GetAliases() []string { return v.Aliases }
+
+// GetDescription returns ModelVersionFields.Description, and is useful for accessing the field via an interface.
+func (v *ModelVersionFields) GetDescription() string { return v.Description }
+
+// GetCreatedAt returns ModelVersionFields.CreatedAt, and is useful for accessing the field via an interface.
+func (v *ModelVersionFields) GetCreatedAt() time.Time { return v.CreatedAt }
+
+// The 14 kinds of node in the lineage graph; each is also a GraphQL type.
+type NodeKind string
+
+const (
+	NodeKindDataset           NodeKind = "DATASET"
+	NodeKindDatasetVersion    NodeKind = "DATASET_VERSION"
+	NodeKindSplit             NodeKind = "SPLIT"
+	NodeKindFeatureSet        NodeKind = "FEATURE_SET"
+	NodeKindFeatureSetVersion NodeKind = "FEATURE_SET_VERSION"
+	NodeKindCodeVersion       NodeKind = "CODE_VERSION"
+	NodeKindEnvironment       NodeKind = "ENVIRONMENT"
+	NodeKindExperiment        NodeKind = "EXPERIMENT"
+	NodeKindPipeline          NodeKind = "PIPELINE"
+	NodeKindRun               NodeKind = "RUN"
+	NodeKindModel             NodeKind = "MODEL"
+	NodeKindModelVersion      NodeKind = "MODEL_VERSION"
+	NodeKindArtifact          NodeKind = "ARTIFACT"
+	NodeKindDeployment        NodeKind = "DEPLOYMENT"
+)
+
+var AllNodeKind = []NodeKind{
+	NodeKindDataset,
+	NodeKindDatasetVersion,
+	NodeKindSplit,
+	NodeKindFeatureSet,
+	NodeKindFeatureSetVersion,
+	NodeKindCodeVersion,
+	NodeKindEnvironment,
+	NodeKindExperiment,
+	NodeKindPipeline,
+	NodeKindRun,
+	NodeKindModel,
+	NodeKindModelVersion,
+	NodeKindArtifact,
+	NodeKindDeployment,
+}
+
+// NodeRef includes the GraphQL fields of Node requested by the fragment NodeRef.
+// The GraphQL type's documentation follows.
+//
+// Any node of the lineage graph (Relay Node).
+//
+// NodeRef is implemented by the following types:
+// NodeRefArtifact
+// NodeRefCodeVersion
+// NodeRefDataset
+// NodeRefDatasetVersion
+// NodeRefDeployment
+// NodeRefEnvironment
+// NodeRefExperiment
+// NodeRefFeatureSet
+// NodeRefFeatureSetVersion
+// NodeRefModel
+// NodeRefModelVersion
+// NodeRefPipeline
+// NodeRefRun
+// NodeRefSplit
+type NodeRef interface {
+	implementsGraphQLInterfaceNodeRef()
+	// GetId returns the interface-field "id" from its implementation.
+	// The GraphQL interface field's documentation follows.
+	//
+	// Stable, readable ID of the form kind:key, e.g. modelversion:churn/7.
+	GetId() string
+	// GetKind returns the interface-field "kind" from its implementation.
+	// The GraphQL interface field's documentation follows.
+	//
+	// The node's kind.
+	GetKind() NodeKind
+	// GetLabel returns the interface-field "label" from its implementation.
+	// The GraphQL interface field's documentation follows.
+	//
+	// A short human-readable name, e.g. churn@v7 or transactions@v3/train.
+	GetLabel() string
+}
+
+func (v *NodeRefArtifact) implementsGraphQLInterfaceNodeRef()          {}
+func (v *NodeRefCodeVersion) implementsGraphQLInterfaceNodeRef()       {}
+func (v *NodeRefDataset) implementsGraphQLInterfaceNodeRef()           {}
+func (v *NodeRefDatasetVersion) implementsGraphQLInterfaceNodeRef()    {}
+func (v *NodeRefDeployment) implementsGraphQLInterfaceNodeRef()        {}
+func (v *NodeRefEnvironment) implementsGraphQLInterfaceNodeRef()       {}
+func (v *NodeRefExperiment) implementsGraphQLInterfaceNodeRef()        {}
+func (v *NodeRefFeatureSet) implementsGraphQLInterfaceNodeRef()        {}
+func (v *NodeRefFeatureSetVersion) implementsGraphQLInterfaceNodeRef() {}
+func (v *NodeRefModel) implementsGraphQLInterfaceNodeRef()             {}
+func (v *NodeRefModelVersion) implementsGraphQLInterfaceNodeRef()      {}
+func (v *NodeRefPipeline) implementsGraphQLInterfaceNodeRef()          {}
+func (v *NodeRefRun) implementsGraphQLInterfaceNodeRef()               {}
+func (v *NodeRefSplit) implementsGraphQLInterfaceNodeRef()             {}
+
+func __unmarshalNodeRef(b []byte, v *NodeRef) error {
+	if string(b) == "null" {
+		return nil
+	}
+
+	var tn struct {
+		TypeName string `json:"__typename"`
+	}
+	err := json.Unmarshal(b, &tn)
+	if err != nil {
+		return err
+	}
+
+	switch tn.TypeName {
+	case "Artifact":
+		*v = new(NodeRefArtifact)
+		return json.Unmarshal(b, *v)
+	case "CodeVersion":
+		*v = new(NodeRefCodeVersion)
+		return json.Unmarshal(b, *v)
+	case "Dataset":
+		*v = new(NodeRefDataset)
+		return json.Unmarshal(b, *v)
+	case "DatasetVersion":
+		*v = new(NodeRefDatasetVersion)
+		return json.Unmarshal(b, *v)
+	case "Deployment":
+		*v = new(NodeRefDeployment)
+		return json.Unmarshal(b, *v)
+	case "Environment":
+		*v = new(NodeRefEnvironment)
+		return json.Unmarshal(b, *v)
+	case "Experiment":
+		*v = new(NodeRefExperiment)
+		return json.Unmarshal(b, *v)
+	case "FeatureSet":
+		*v = new(NodeRefFeatureSet)
+		return json.Unmarshal(b, *v)
+	case "FeatureSetVersion":
+		*v = new(NodeRefFeatureSetVersion)
+		return json.Unmarshal(b, *v)
+	case "Model":
+		*v = new(NodeRefModel)
+		return json.Unmarshal(b, *v)
+	case "ModelVersion":
+		*v = new(NodeRefModelVersion)
+		return json.Unmarshal(b, *v)
+	case "Pipeline":
+		*v = new(NodeRefPipeline)
+		return json.Unmarshal(b, *v)
+	case "Run":
+		*v = new(NodeRefRun)
+		return json.Unmarshal(b, *v)
+	case "Split":
+		*v = new(NodeRefSplit)
+		return json.Unmarshal(b, *v)
+	case "":
+		return fmt.Errorf(
+			"response was missing Node.__typename")
+	default:
+		return fmt.Errorf(
+			`unexpected concrete type for NodeRef: "%v"`, tn.TypeName)
+	}
+}
+
+func __marshalNodeRef(v *NodeRef) ([]byte, error) {
+
+	var typename string
+	switch v := (*v).(type) {
+	case *NodeRefArtifact:
+		typename = "Artifact"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*NodeRefArtifact
+		}{typename, v}
+		return json.Marshal(result)
+	case *NodeRefCodeVersion:
+		typename = "CodeVersion"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*NodeRefCodeVersion
+		}{typename, v}
+		return json.Marshal(result)
+	case *NodeRefDataset:
+		typename = "Dataset"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*NodeRefDataset
+		}{typename, v}
+		return json.Marshal(result)
+	case *NodeRefDatasetVersion:
+		typename = "DatasetVersion"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*NodeRefDatasetVersion
+		}{typename, v}
+		return json.Marshal(result)
+	case *NodeRefDeployment:
+		typename = "Deployment"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*NodeRefDeployment
+		}{typename, v}
+		return json.Marshal(result)
+	case *NodeRefEnvironment:
+		typename = "Environment"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*NodeRefEnvironment
+		}{typename, v}
+		return json.Marshal(result)
+	case *NodeRefExperiment:
+		typename = "Experiment"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*NodeRefExperiment
+		}{typename, v}
+		return json.Marshal(result)
+	case *NodeRefFeatureSet:
+		typename = "FeatureSet"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*NodeRefFeatureSet
+		}{typename, v}
+		return json.Marshal(result)
+	case *NodeRefFeatureSetVersion:
+		typename = "FeatureSetVersion"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*NodeRefFeatureSetVersion
+		}{typename, v}
+		return json.Marshal(result)
+	case *NodeRefModel:
+		typename = "Model"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*NodeRefModel
+		}{typename, v}
+		return json.Marshal(result)
+	case *NodeRefModelVersion:
+		typename = "ModelVersion"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*NodeRefModelVersion
+		}{typename, v}
+		return json.Marshal(result)
+	case *NodeRefPipeline:
+		typename = "Pipeline"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*NodeRefPipeline
+		}{typename, v}
+		return json.Marshal(result)
+	case *NodeRefRun:
+		typename = "Run"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*NodeRefRun
+		}{typename, v}
+		return json.Marshal(result)
+	case *NodeRefSplit:
+		typename = "Split"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*NodeRefSplit
+		}{typename, v}
+		return json.Marshal(result)
+	case nil:
+		return []byte("null"), nil
+	default:
+		return nil, fmt.Errorf(
+			`unexpected concrete type for NodeRef: "%T"`, v)
+	}
+}
+
+// NodeRef includes the GraphQL fields of Artifact requested by the fragment NodeRef.
+// The GraphQL type's documentation follows.
+//
+// Any node of the lineage graph (Relay Node).
+type NodeRefArtifact struct {
+	// Stable, readable ID of the form kind:key, e.g. modelversion:churn/7.
+	Id string `json:"id"`
+	// The node's kind.
+	Kind NodeKind `json:"kind"`
+	// A short human-readable name, e.g. churn@v7 or transactions@v3/train.
+	Label string `json:"label"`
+}
+
+// GetId returns NodeRefArtifact.Id, and is useful for accessing the field via an interface.
+func (v *NodeRefArtifact) GetId() string { return v.Id }
+
+// GetKind returns NodeRefArtifact.Kind, and is useful for accessing the field via an interface.
+func (v *NodeRefArtifact) GetKind() NodeKind { return v.Kind }
+
+// GetLabel returns NodeRefArtifact.Label, and is useful for accessing the field via an interface.
+func (v *NodeRefArtifact) GetLabel() string { return v.Label }
+
+// NodeRef includes the GraphQL fields of CodeVersion requested by the fragment NodeRef.
+// The GraphQL type's documentation follows.
+//
+// Any node of the lineage graph (Relay Node).
+type NodeRefCodeVersion struct {
+	// Stable, readable ID of the form kind:key, e.g. modelversion:churn/7.
+	Id string `json:"id"`
+	// The node's kind.
+	Kind NodeKind `json:"kind"`
+	// A short human-readable name, e.g. churn@v7 or transactions@v3/train.
+	Label string `json:"label"`
+}
+
+// GetId returns NodeRefCodeVersion.Id, and is useful for accessing the field via an interface.
+func (v *NodeRefCodeVersion) GetId() string { return v.Id }
+
+// GetKind returns NodeRefCodeVersion.Kind, and is useful for accessing the field via an interface.
+func (v *NodeRefCodeVersion) GetKind() NodeKind { return v.Kind }
+
+// GetLabel returns NodeRefCodeVersion.Label, and is useful for accessing the field via an interface.
+func (v *NodeRefCodeVersion) GetLabel() string { return v.Label }
+
+// NodeRef includes the GraphQL fields of Dataset requested by the fragment NodeRef.
+// The GraphQL type's documentation follows.
+//
+// Any node of the lineage graph (Relay Node).
+type NodeRefDataset struct {
+	// Stable, readable ID of the form kind:key, e.g. modelversion:churn/7.
+	Id string `json:"id"`
+	// The node's kind.
+	Kind NodeKind `json:"kind"`
+	// A short human-readable name, e.g. churn@v7 or transactions@v3/train.
+	Label string `json:"label"`
+}
+
+// GetId returns NodeRefDataset.Id, and is useful for accessing the field via an interface.
+func (v *NodeRefDataset) GetId() string { return v.Id }
+
+// GetKind returns NodeRefDataset.Kind, and is useful for accessing the field via an interface.
+func (v *NodeRefDataset) GetKind() NodeKind { return v.Kind }
+
+// GetLabel returns NodeRefDataset.Label, and is useful for accessing the field via an interface.
+func (v *NodeRefDataset) GetLabel() string { return v.Label }
+
+// NodeRef includes the GraphQL fields of DatasetVersion requested by the fragment NodeRef.
+// The GraphQL type's documentation follows.
+//
+// Any node of the lineage graph (Relay Node).
+type NodeRefDatasetVersion struct {
+	// Stable, readable ID of the form kind:key, e.g. modelversion:churn/7.
+	Id string `json:"id"`
+	// The node's kind.
+	Kind NodeKind `json:"kind"`
+	// A short human-readable name, e.g. churn@v7 or transactions@v3/train.
+	Label string `json:"label"`
+}
+
+// GetId returns NodeRefDatasetVersion.Id, and is useful for accessing the field via an interface.
+func (v *NodeRefDatasetVersion) GetId() string { return v.Id }
+
+// GetKind returns NodeRefDatasetVersion.Kind, and is useful for accessing the field via an interface.
+func (v *NodeRefDatasetVersion) GetKind() NodeKind { return v.Kind }
+
+// GetLabel returns NodeRefDatasetVersion.Label, and is useful for accessing the field via an interface.
+func (v *NodeRefDatasetVersion) GetLabel() string { return v.Label }
+
+// NodeRef includes the GraphQL fields of Deployment requested by the fragment NodeRef.
+// The GraphQL type's documentation follows.
+//
+// Any node of the lineage graph (Relay Node).
+type NodeRefDeployment struct {
+	// Stable, readable ID of the form kind:key, e.g. modelversion:churn/7.
+	Id string `json:"id"`
+	// The node's kind.
+	Kind NodeKind `json:"kind"`
+	// A short human-readable name, e.g. churn@v7 or transactions@v3/train.
+	Label string `json:"label"`
+}
+
+// GetId returns NodeRefDeployment.Id, and is useful for accessing the field via an interface.
+func (v *NodeRefDeployment) GetId() string { return v.Id }
+
+// GetKind returns NodeRefDeployment.Kind, and is useful for accessing the field via an interface.
+func (v *NodeRefDeployment) GetKind() NodeKind { return v.Kind }
+
+// GetLabel returns NodeRefDeployment.Label, and is useful for accessing the field via an interface.
+func (v *NodeRefDeployment) GetLabel() string { return v.Label }
+
+// NodeRef includes the GraphQL fields of Environment requested by the fragment NodeRef.
+// The GraphQL type's documentation follows.
+//
+// Any node of the lineage graph (Relay Node).
+type NodeRefEnvironment struct {
+	// Stable, readable ID of the form kind:key, e.g. modelversion:churn/7.
+	Id string `json:"id"`
+	// The node's kind.
+	Kind NodeKind `json:"kind"`
+	// A short human-readable name, e.g. churn@v7 or transactions@v3/train.
+	Label string `json:"label"`
+}
+
+// GetId returns NodeRefEnvironment.Id, and is useful for accessing the field via an interface.
+func (v *NodeRefEnvironment) GetId() string { return v.Id }
+
+// GetKind returns NodeRefEnvironment.Kind, and is useful for accessing the field via an interface.
+func (v *NodeRefEnvironment) GetKind() NodeKind { return v.Kind }
+
+// GetLabel returns NodeRefEnvironment.Label, and is useful for accessing the field via an interface.
+func (v *NodeRefEnvironment) GetLabel() string { return v.Label }
+
+// NodeRef includes the GraphQL fields of Experiment requested by the fragment NodeRef.
+// The GraphQL type's documentation follows.
+//
+// Any node of the lineage graph (Relay Node).
+type NodeRefExperiment struct {
+	// Stable, readable ID of the form kind:key, e.g. modelversion:churn/7.
+	Id string `json:"id"`
+	// The node's kind.
+	Kind NodeKind `json:"kind"`
+	// A short human-readable name, e.g. churn@v7 or transactions@v3/train.
+	Label string `json:"label"`
+}
+
+// GetId returns NodeRefExperiment.Id, and is useful for accessing the field via an interface.
+func (v *NodeRefExperiment) GetId() string { return v.Id }
+
+// GetKind returns NodeRefExperiment.Kind, and is useful for accessing the field via an interface.
+func (v *NodeRefExperiment) GetKind() NodeKind { return v.Kind }
+
+// GetLabel returns NodeRefExperiment.Label, and is useful for accessing the field via an interface.
+func (v *NodeRefExperiment) GetLabel() string { return v.Label }
+
+// NodeRef includes the GraphQL fields of FeatureSet requested by the fragment NodeRef.
+// The GraphQL type's documentation follows.
+//
+// Any node of the lineage graph (Relay Node).
+type NodeRefFeatureSet struct {
+	// Stable, readable ID of the form kind:key, e.g. modelversion:churn/7.
+	Id string `json:"id"`
+	// The node's kind.
+	Kind NodeKind `json:"kind"`
+	// A short human-readable name, e.g. churn@v7 or transactions@v3/train.
+	Label string `json:"label"`
+}
+
+// GetId returns NodeRefFeatureSet.Id, and is useful for accessing the field via an interface.
+func (v *NodeRefFeatureSet) GetId() string { return v.Id }
+
+// GetKind returns NodeRefFeatureSet.Kind, and is useful for accessing the field via an interface.
+func (v *NodeRefFeatureSet) GetKind() NodeKind { return v.Kind }
+
+// GetLabel returns NodeRefFeatureSet.Label, and is useful for accessing the field via an interface.
+func (v *NodeRefFeatureSet) GetLabel() string { return v.Label }
+
+// NodeRef includes the GraphQL fields of FeatureSetVersion requested by the fragment NodeRef.
+// The GraphQL type's documentation follows.
+//
+// Any node of the lineage graph (Relay Node).
+type NodeRefFeatureSetVersion struct {
+	// Stable, readable ID of the form kind:key, e.g. modelversion:churn/7.
+	Id string `json:"id"`
+	// The node's kind.
+	Kind NodeKind `json:"kind"`
+	// A short human-readable name, e.g. churn@v7 or transactions@v3/train.
+	Label string `json:"label"`
+}
+
+// GetId returns NodeRefFeatureSetVersion.Id, and is useful for accessing the field via an interface.
+func (v *NodeRefFeatureSetVersion) GetId() string { return v.Id }
+
+// GetKind returns NodeRefFeatureSetVersion.Kind, and is useful for accessing the field via an interface.
+func (v *NodeRefFeatureSetVersion) GetKind() NodeKind { return v.Kind }
+
+// GetLabel returns NodeRefFeatureSetVersion.Label, and is useful for accessing the field via an interface.
+func (v *NodeRefFeatureSetVersion) GetLabel() string { return v.Label }
+
+// NodeRef includes the GraphQL fields of Model requested by the fragment NodeRef.
+// The GraphQL type's documentation follows.
+//
+// Any node of the lineage graph (Relay Node).
+type NodeRefModel struct {
+	// Stable, readable ID of the form kind:key, e.g. modelversion:churn/7.
+	Id string `json:"id"`
+	// The node's kind.
+	Kind NodeKind `json:"kind"`
+	// A short human-readable name, e.g. churn@v7 or transactions@v3/train.
+	Label string `json:"label"`
+}
+
+// GetId returns NodeRefModel.Id, and is useful for accessing the field via an interface.
+func (v *NodeRefModel) GetId() string { return v.Id }
+
+// GetKind returns NodeRefModel.Kind, and is useful for accessing the field via an interface.
+func (v *NodeRefModel) GetKind() NodeKind { return v.Kind }
+
+// GetLabel returns NodeRefModel.Label, and is useful for accessing the field via an interface.
+func (v *NodeRefModel) GetLabel() string { return v.Label }
+
+// NodeRef includes the GraphQL fields of ModelVersion requested by the fragment NodeRef.
+// The GraphQL type's documentation follows.
+//
+// Any node of the lineage graph (Relay Node).
+type NodeRefModelVersion struct {
+	// Stable, readable ID of the form kind:key, e.g. modelversion:churn/7.
+	Id string `json:"id"`
+	// The node's kind.
+	Kind NodeKind `json:"kind"`
+	// A short human-readable name, e.g. churn@v7 or transactions@v3/train.
+	Label string `json:"label"`
+}
+
+// GetId returns NodeRefModelVersion.Id, and is useful for accessing the field via an interface.
+func (v *NodeRefModelVersion) GetId() string { return v.Id }
+
+// GetKind returns NodeRefModelVersion.Kind, and is useful for accessing the field via an interface.
+func (v *NodeRefModelVersion) GetKind() NodeKind { return v.Kind }
+
+// GetLabel returns NodeRefModelVersion.Label, and is useful for accessing the field via an interface.
+func (v *NodeRefModelVersion) GetLabel() string { return v.Label }
+
+// NodeRef includes the GraphQL fields of Pipeline requested by the fragment NodeRef.
+// The GraphQL type's documentation follows.
+//
+// Any node of the lineage graph (Relay Node).
+type NodeRefPipeline struct {
+	// Stable, readable ID of the form kind:key, e.g. modelversion:churn/7.
+	Id string `json:"id"`
+	// The node's kind.
+	Kind NodeKind `json:"kind"`
+	// A short human-readable name, e.g. churn@v7 or transactions@v3/train.
+	Label string `json:"label"`
+}
+
+// GetId returns NodeRefPipeline.Id, and is useful for accessing the field via an interface.
+func (v *NodeRefPipeline) GetId() string { return v.Id }
+
+// GetKind returns NodeRefPipeline.Kind, and is useful for accessing the field via an interface.
+func (v *NodeRefPipeline) GetKind() NodeKind { return v.Kind }
+
+// GetLabel returns NodeRefPipeline.Label, and is useful for accessing the field via an interface.
+func (v *NodeRefPipeline) GetLabel() string { return v.Label }
+
+// NodeRef includes the GraphQL fields of Run requested by the fragment NodeRef.
+// The GraphQL type's documentation follows.
+//
+// Any node of the lineage graph (Relay Node).
+type NodeRefRun struct {
+	// Stable, readable ID of the form kind:key, e.g. modelversion:churn/7.
+	Id string `json:"id"`
+	// The node's kind.
+	Kind NodeKind `json:"kind"`
+	// A short human-readable name, e.g. churn@v7 or transactions@v3/train.
+	Label string `json:"label"`
+}
+
+// GetId returns NodeRefRun.Id, and is useful for accessing the field via an interface.
+func (v *NodeRefRun) GetId() string { return v.Id }
+
+// GetKind returns NodeRefRun.Kind, and is useful for accessing the field via an interface.
+func (v *NodeRefRun) GetKind() NodeKind { return v.Kind }
+
+// GetLabel returns NodeRefRun.Label, and is useful for accessing the field via an interface.
+func (v *NodeRefRun) GetLabel() string { return v.Label }
+
+// NodeRef includes the GraphQL fields of Split requested by the fragment NodeRef.
+// The GraphQL type's documentation follows.
+//
+// Any node of the lineage graph (Relay Node).
+type NodeRefSplit struct {
+	// Stable, readable ID of the form kind:key, e.g. modelversion:churn/7.
+	Id string `json:"id"`
+	// The node's kind.
+	Kind NodeKind `json:"kind"`
+	// A short human-readable name, e.g. churn@v7 or transactions@v3/train.
+	Label string `json:"label"`
+}
+
+// GetId returns NodeRefSplit.Id, and is useful for accessing the field via an interface.
+func (v *NodeRefSplit) GetId() string { return v.Id }
+
+// GetKind returns NodeRefSplit.Kind, and is useful for accessing the field via an interface.
+func (v *NodeRefSplit) GetKind() NodeKind { return v.Kind }
+
+// GetLabel returns NodeRefSplit.Label, and is useful for accessing the field via an interface.
+func (v *NodeRefSplit) GetLabel() string { return v.Label }
+
+// A package of an environment.
+type PackageInput struct {
+	// Package name.
+	Name string `json:"name"`
+	// Package version.
+	Version string `json:"version"`
+}
+
+// GetName returns PackageInput.Name, and is useful for accessing the field via an interface.
+func (v *PackageInput) GetName() string { return v.Name }
+
+// GetVersion returns PackageInput.Version, and is useful for accessing the field via an interface.
+func (v *PackageInput) GetVersion() string { return v.Version }
+
+// Registers a code version; repository spellings are normalized.
+type RegisterCodeVersionInput struct {
+	// Repository, e.g. https://github.com/acme/churn.git or git@github.com:acme/churn.
+	Repository string `json:"repository"`
+	// Commit hash.
+	Commit string `json:"commit"`
+	// Branch.
+	Branch *string `json:"branch"`
+	// Path within the repository.
+	Path *string `json:"path"`
+	// Whether the working tree had uncommitted changes.
+	Dirty *bool `json:"dirty"`
+	// Digest of the uncommitted diff; part of the identity when dirty.
+	DiffDigest *string `json:"diffDigest"`
+}
+
+// GetRepository returns RegisterCodeVersionInput.Repository, and is useful for accessing the field via an interface.
+func (v *RegisterCodeVersionInput) GetRepository() string { return v.Repository }
+
+// GetCommit returns RegisterCodeVersionInput.Commit, and is useful for accessing the field via an interface.
+func (v *RegisterCodeVersionInput) GetCommit() string { return v.Commit }
+
+// GetBranch returns RegisterCodeVersionInput.Branch, and is useful for accessing the field via an interface.
+func (v *RegisterCodeVersionInput) GetBranch() *string { return v.Branch }
+
+// GetPath returns RegisterCodeVersionInput.Path, and is useful for accessing the field via an interface.
+func (v *RegisterCodeVersionInput) GetPath() *string { return v.Path }
+
+// GetDirty returns RegisterCodeVersionInput.Dirty, and is useful for accessing the field via an interface.
+func (v *RegisterCodeVersionInput) GetDirty() *bool { return v.Dirty }
+
+// GetDiffDigest returns RegisterCodeVersionInput.DiffDigest, and is useful for accessing the field via an interface.
+func (v *RegisterCodeVersionInput) GetDiffDigest() *string { return v.DiffDigest }
+
+// RegisterCodeVersionRegisterCodeVersion includes the requested fields of the GraphQL type CodeVersion.
+// The GraphQL type's documentation follows.
+//
+// A version of code: repository and commit (plus diff digest when dirty).
+type RegisterCodeVersionRegisterCodeVersion struct {
+	// ID, codeversion:…
+	Id string `json:"id"`
+	// Normalized repository, e.g. github.com/acme/churn.
+	Repository string `json:"repository"`
+	// Commit hash.
+	Commit string `json:"commit"`
+	// Branch, if given.
+	Branch string `json:"branch"`
+	// Whether the working tree had uncommitted changes.
+	Dirty bool `json:"dirty"`
+	// Digest of the uncommitted diff when dirty.
+	DiffDigest string `json:"diffDigest"`
+}
+
+// GetId returns RegisterCodeVersionRegisterCodeVersion.Id, and is useful for accessing the field via an interface.
+func (v *RegisterCodeVersionRegisterCodeVersion) GetId() string { return v.Id }
+
+// GetRepository returns RegisterCodeVersionRegisterCodeVersion.Repository, and is useful for accessing the field via an interface.
+func (v *RegisterCodeVersionRegisterCodeVersion) GetRepository() string { return v.Repository }
+
+// GetCommit returns RegisterCodeVersionRegisterCodeVersion.Commit, and is useful for accessing the field via an interface.
+func (v *RegisterCodeVersionRegisterCodeVersion) GetCommit() string { return v.Commit }
+
+// GetBranch returns RegisterCodeVersionRegisterCodeVersion.Branch, and is useful for accessing the field via an interface.
+func (v *RegisterCodeVersionRegisterCodeVersion) GetBranch() string { return v.Branch }
+
+// GetDirty returns RegisterCodeVersionRegisterCodeVersion.Dirty, and is useful for accessing the field via an interface.
+func (v *RegisterCodeVersionRegisterCodeVersion) GetDirty() bool { return v.Dirty }
+
+// GetDiffDigest returns RegisterCodeVersionRegisterCodeVersion.DiffDigest, and is useful for accessing the field via an interface.
+func (v *RegisterCodeVersionRegisterCodeVersion) GetDiffDigest() string { return v.DiffDigest }
+
+// RegisterCodeVersionResponse is returned by RegisterCodeVersion on success.
+type RegisterCodeVersionResponse struct {
+	// Registers a code version (idempotent on repository and commit).
+	RegisterCodeVersion RegisterCodeVersionRegisterCodeVersion `json:"registerCodeVersion"`
+}
+
+// GetRegisterCodeVersion returns RegisterCodeVersionResponse.RegisterCodeVersion, and is useful for accessing the field via an interface.
+func (v *RegisterCodeVersionResponse) GetRegisterCodeVersion() RegisterCodeVersionRegisterCodeVersion {
+	return v.RegisterCodeVersion
+}
+
+// Registers a dataset version; the same digest again returns the existing version.
+type RegisterDatasetVersionInput struct {
+	// Dataset name (at most 128 characters); created on first use.
+	Dataset string `json:"dataset"`
+	// Where the data lives (at most 2,048 characters): an external reference, recorded but never fetched. Not with upload.
+	Uri *string `json:"uri"`
+	// Content digest, e.g. sha256:…; required without upload. With upload, optional and checked against the stored digest.
+	Digest *string `json:"digest"`
+	// Digest (sha256:…) of a blob uploaded to /artifacts/ (or by uploadArtifact /
+	// completeUpload): the version then points at the stored blob, with the
+	// digest and size the server computed.
+	Upload *string `json:"upload"`
+	// File format, e.g. parquet.
+	Format *string `json:"format"`
+	// Row count.
+	Rows *int64 `json:"rows"`
+	// Columns (at most 1000).
+	Schema []ColumnInput `json:"schema"`
+	// Statistics (feature distributions), free-form JSON.
+	Stats *json.RawMessage `json:"stats"`
+	// Description (at most 10,000 characters).
+	Description *string `json:"description"`
+	// Tags (at most 1000).
+	Tags []KeyValueInput `json:"tags"`
+	// Nodes it was derived from without a run (at most 1000).
+	DerivedFrom []string `json:"derivedFrom"`
+}
+
+// GetDataset returns RegisterDatasetVersionInput.Dataset, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionInput) GetDataset() string { return v.Dataset }
+
+// GetUri returns RegisterDatasetVersionInput.Uri, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionInput) GetUri() *string { return v.Uri }
+
+// GetDigest returns RegisterDatasetVersionInput.Digest, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionInput) GetDigest() *string { return v.Digest }
+
+// GetUpload returns RegisterDatasetVersionInput.Upload, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionInput) GetUpload() *string { return v.Upload }
+
+// GetFormat returns RegisterDatasetVersionInput.Format, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionInput) GetFormat() *string { return v.Format }
+
+// GetRows returns RegisterDatasetVersionInput.Rows, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionInput) GetRows() *int64 { return v.Rows }
+
+// GetSchema returns RegisterDatasetVersionInput.Schema, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionInput) GetSchema() []ColumnInput { return v.Schema }
+
+// GetStats returns RegisterDatasetVersionInput.Stats, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionInput) GetStats() *json.RawMessage { return v.Stats }
+
+// GetDescription returns RegisterDatasetVersionInput.Description, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionInput) GetDescription() *string { return v.Description }
+
+// GetTags returns RegisterDatasetVersionInput.Tags, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionInput) GetTags() []KeyValueInput { return v.Tags }
+
+// GetDerivedFrom returns RegisterDatasetVersionInput.DerivedFrom, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionInput) GetDerivedFrom() []string { return v.DerivedFrom }
+
+// RegisterDatasetVersionRegisterDatasetVersion includes the requested fields of the GraphQL type DatasetVersion.
+// The GraphQL type's documentation follows.
+//
+// An immutable snapshot of a dataset.
+type RegisterDatasetVersionRegisterDatasetVersion struct {
+	// ID, datasetversion:NAME/VERSION.
+	Id string `json:"id"`
+	// Name of the dataset.
+	DatasetName string `json:"datasetName"`
+	// Version number, assigned by the server, contiguous from 1 per dataset.
+	Version int `json:"version"`
+	// Where the data lives (at most 2,048 characters).
+	Uri string `json:"uri"`
+	// Content digest, e.g. sha256:…; registering the same digest again returns this version.
+	Digest string `json:"digest"`
+	// File format, e.g. parquet.
+	Format string `json:"format"`
+	// Row count, if known.
+	Rows *int64 `json:"rows"`
+	// Columns, if known.
+	Schema []RegisterDatasetVersionRegisterDatasetVersionSchemaColumn `json:"schema"`
+	// Nodes this version was derived from without a run (DERIVED_FROM).
+	DerivedFrom []RegisterDatasetVersionRegisterDatasetVersionDerivedFromNode `json:"-"`
+}
+
+// GetId returns RegisterDatasetVersionRegisterDatasetVersion.Id, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersion) GetId() string { return v.Id }
+
+// GetDatasetName returns RegisterDatasetVersionRegisterDatasetVersion.DatasetName, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersion) GetDatasetName() string { return v.DatasetName }
+
+// GetVersion returns RegisterDatasetVersionRegisterDatasetVersion.Version, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersion) GetVersion() int { return v.Version }
+
+// GetUri returns RegisterDatasetVersionRegisterDatasetVersion.Uri, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersion) GetUri() string { return v.Uri }
+
+// GetDigest returns RegisterDatasetVersionRegisterDatasetVersion.Digest, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersion) GetDigest() string { return v.Digest }
+
+// GetFormat returns RegisterDatasetVersionRegisterDatasetVersion.Format, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersion) GetFormat() string { return v.Format }
+
+// GetRows returns RegisterDatasetVersionRegisterDatasetVersion.Rows, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersion) GetRows() *int64 { return v.Rows }
+
+// GetSchema returns RegisterDatasetVersionRegisterDatasetVersion.Schema, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersion) GetSchema() []RegisterDatasetVersionRegisterDatasetVersionSchemaColumn {
+	return v.Schema
+}
+
+// GetDerivedFrom returns RegisterDatasetVersionRegisterDatasetVersion.DerivedFrom, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersion) GetDerivedFrom() []RegisterDatasetVersionRegisterDatasetVersionDerivedFromNode {
+	return v.DerivedFrom
+}
+
+func (v *RegisterDatasetVersionRegisterDatasetVersion) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*RegisterDatasetVersionRegisterDatasetVersion
+		DerivedFrom []json.RawMessage `json:"derivedFrom"`
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.RegisterDatasetVersionRegisterDatasetVersion = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	{
+		dst := &v.DerivedFrom
+		src := firstPass.DerivedFrom
+		*dst = make(
+			[]RegisterDatasetVersionRegisterDatasetVersionDerivedFromNode,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			if len(src) != 0 && string(src) != "null" {
+				err = __unmarshalRegisterDatasetVersionRegisterDatasetVersionDerivedFromNode(
+					src, dst)
+				if err != nil {
+					return fmt.Errorf(
+						"unable to unmarshal RegisterDatasetVersionRegisterDatasetVersion.DerivedFrom: %w", err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+type __premarshalRegisterDatasetVersionRegisterDatasetVersion struct {
+	Id string `json:"id"`
+
+	DatasetName string `json:"datasetName"`
+
+	Version int `json:"version"`
+
+	Uri string `json:"uri"`
+
+	Digest string `json:"digest"`
+
+	Format string `json:"format"`
+
+	Rows *int64 `json:"rows"`
+
+	Schema []RegisterDatasetVersionRegisterDatasetVersionSchemaColumn `json:"schema"`
+
+	DerivedFrom []json.RawMessage `json:"derivedFrom"`
+}
+
+func (v *RegisterDatasetVersionRegisterDatasetVersion) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *RegisterDatasetVersionRegisterDatasetVersion) __premarshalJSON() (*__premarshalRegisterDatasetVersionRegisterDatasetVersion, error) {
+	var retval __premarshalRegisterDatasetVersionRegisterDatasetVersion
+
+	retval.Id = v.Id
+	retval.DatasetName = v.DatasetName
+	retval.Version = v.Version
+	retval.Uri = v.Uri
+	retval.Digest = v.Digest
+	retval.Format = v.Format
+	retval.Rows = v.Rows
+	retval.Schema = v.Schema
+	{
+
+		dst := &retval.DerivedFrom
+		src := v.DerivedFrom
+		*dst = make(
+			[]json.RawMessage,
+			len(src))
+		for i, src := range src {
+			dst := &(*dst)[i]
+			var err error
+			*dst, err = __marshalRegisterDatasetVersionRegisterDatasetVersionDerivedFromNode(
+				&src)
+			if err != nil {
+				return nil, fmt.Errorf(
+					"unable to marshal RegisterDatasetVersionRegisterDatasetVersion.DerivedFrom: %w", err)
+			}
+		}
+	}
+	return &retval, nil
+}
+
+// RegisterDatasetVersionRegisterDatasetVersionDerivedFromArtifact includes the requested fields of the GraphQL type Artifact.
+// The GraphQL type's documentation follows.
+//
+// Any other versioned object: config, report, plot, image, …
+type RegisterDatasetVersionRegisterDatasetVersionDerivedFromArtifact struct {
+	Typename *string `json:"__typename"`
+	// Stable, readable ID of the form kind:key, e.g. modelversion:churn/7.
+	Id string `json:"id"`
+}
+
+// GetTypename returns RegisterDatasetVersionRegisterDatasetVersionDerivedFromArtifact.Typename, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromArtifact) GetTypename() *string {
+	return v.Typename
+}
+
+// GetId returns RegisterDatasetVersionRegisterDatasetVersionDerivedFromArtifact.Id, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromArtifact) GetId() string { return v.Id }
+
+// RegisterDatasetVersionRegisterDatasetVersionDerivedFromCodeVersion includes the requested fields of the GraphQL type CodeVersion.
+// The GraphQL type's documentation follows.
+//
+// A version of code: repository and commit (plus diff digest when dirty).
+type RegisterDatasetVersionRegisterDatasetVersionDerivedFromCodeVersion struct {
+	Typename *string `json:"__typename"`
+	// Stable, readable ID of the form kind:key, e.g. modelversion:churn/7.
+	Id string `json:"id"`
+}
+
+// GetTypename returns RegisterDatasetVersionRegisterDatasetVersionDerivedFromCodeVersion.Typename, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromCodeVersion) GetTypename() *string {
+	return v.Typename
+}
+
+// GetId returns RegisterDatasetVersionRegisterDatasetVersionDerivedFromCodeVersion.Id, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromCodeVersion) GetId() string {
+	return v.Id
+}
+
+// RegisterDatasetVersionRegisterDatasetVersionDerivedFromDataset includes the requested fields of the GraphQL type Dataset.
+// The GraphQL type's documentation follows.
+//
+// A logical dataset: a name grouping immutable versions.
+type RegisterDatasetVersionRegisterDatasetVersionDerivedFromDataset struct {
+	Typename *string `json:"__typename"`
+	// Stable, readable ID of the form kind:key, e.g. modelversion:churn/7.
+	Id string `json:"id"`
+}
+
+// GetTypename returns RegisterDatasetVersionRegisterDatasetVersionDerivedFromDataset.Typename, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromDataset) GetTypename() *string {
+	return v.Typename
+}
+
+// GetId returns RegisterDatasetVersionRegisterDatasetVersionDerivedFromDataset.Id, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromDataset) GetId() string { return v.Id }
+
+// RegisterDatasetVersionRegisterDatasetVersionDerivedFromDatasetVersion includes the requested fields of the GraphQL type DatasetVersion.
+// The GraphQL type's documentation follows.
+//
+// An immutable snapshot of a dataset.
+type RegisterDatasetVersionRegisterDatasetVersionDerivedFromDatasetVersion struct {
+	Typename *string `json:"__typename"`
+	// Stable, readable ID of the form kind:key, e.g. modelversion:churn/7.
+	Id string `json:"id"`
+}
+
+// GetTypename returns RegisterDatasetVersionRegisterDatasetVersionDerivedFromDatasetVersion.Typename, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromDatasetVersion) GetTypename() *string {
+	return v.Typename
+}
+
+// GetId returns RegisterDatasetVersionRegisterDatasetVersionDerivedFromDatasetVersion.Id, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromDatasetVersion) GetId() string {
+	return v.Id
+}
+
+// RegisterDatasetVersionRegisterDatasetVersionDerivedFromDeployment includes the requested fields of the GraphQL type Deployment.
+// The GraphQL type's documentation follows.
+//
+// A model version in an environment (staging, prod, …): one per version and
+// environment. It SERVES its version until it is DECOMMISSIONED.
+type RegisterDatasetVersionRegisterDatasetVersionDerivedFromDeployment struct {
+	Typename *string `json:"__typename"`
+	// Stable, readable ID of the form kind:key, e.g. modelversion:churn/7.
+	Id string `json:"id"`
+}
+
+// GetTypename returns RegisterDatasetVersionRegisterDatasetVersionDerivedFromDeployment.Typename, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromDeployment) GetTypename() *string {
+	return v.Typename
+}
+
+// GetId returns RegisterDatasetVersionRegisterDatasetVersionDerivedFromDeployment.Id, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromDeployment) GetId() string {
+	return v.Id
+}
+
+// RegisterDatasetVersionRegisterDatasetVersionDerivedFromEnvironment includes the requested fields of the GraphQL type Environment.
+// The GraphQL type's documentation follows.
+//
+// A runtime environment, identified by the digest of its contents.
+type RegisterDatasetVersionRegisterDatasetVersionDerivedFromEnvironment struct {
+	Typename *string `json:"__typename"`
+	// Stable, readable ID of the form kind:key, e.g. modelversion:churn/7.
+	Id string `json:"id"`
+}
+
+// GetTypename returns RegisterDatasetVersionRegisterDatasetVersionDerivedFromEnvironment.Typename, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromEnvironment) GetTypename() *string {
+	return v.Typename
+}
+
+// GetId returns RegisterDatasetVersionRegisterDatasetVersionDerivedFromEnvironment.Id, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromEnvironment) GetId() string {
+	return v.Id
+}
+
+// RegisterDatasetVersionRegisterDatasetVersionDerivedFromExperiment includes the requested fields of the GraphQL type Experiment.
+// The GraphQL type's documentation follows.
+//
+// A group of runs.
+type RegisterDatasetVersionRegisterDatasetVersionDerivedFromExperiment struct {
+	Typename *string `json:"__typename"`
+	// Stable, readable ID of the form kind:key, e.g. modelversion:churn/7.
+	Id string `json:"id"`
+}
+
+// GetTypename returns RegisterDatasetVersionRegisterDatasetVersionDerivedFromExperiment.Typename, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromExperiment) GetTypename() *string {
+	return v.Typename
+}
+
+// GetId returns RegisterDatasetVersionRegisterDatasetVersionDerivedFromExperiment.Id, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromExperiment) GetId() string {
+	return v.Id
+}
+
+// RegisterDatasetVersionRegisterDatasetVersionDerivedFromFeatureSet includes the requested fields of the GraphQL type FeatureSet.
+// The GraphQL type's documentation follows.
+//
+// A feature view: named, typed features and the transformation that makes them.
+type RegisterDatasetVersionRegisterDatasetVersionDerivedFromFeatureSet struct {
+	Typename *string `json:"__typename"`
+	// Stable, readable ID of the form kind:key, e.g. modelversion:churn/7.
+	Id string `json:"id"`
+}
+
+// GetTypename returns RegisterDatasetVersionRegisterDatasetVersionDerivedFromFeatureSet.Typename, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromFeatureSet) GetTypename() *string {
+	return v.Typename
+}
+
+// GetId returns RegisterDatasetVersionRegisterDatasetVersionDerivedFromFeatureSet.Id, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromFeatureSet) GetId() string {
+	return v.Id
+}
+
+// RegisterDatasetVersionRegisterDatasetVersionDerivedFromFeatureSetVersion includes the requested fields of the GraphQL type FeatureSetVersion.
+// The GraphQL type's documentation follows.
+//
+// An immutable version of a feature set.
+type RegisterDatasetVersionRegisterDatasetVersionDerivedFromFeatureSetVersion struct {
+	Typename *string `json:"__typename"`
+	// Stable, readable ID of the form kind:key, e.g. modelversion:churn/7.
+	Id string `json:"id"`
+}
+
+// GetTypename returns RegisterDatasetVersionRegisterDatasetVersionDerivedFromFeatureSetVersion.Typename, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromFeatureSetVersion) GetTypename() *string {
+	return v.Typename
+}
+
+// GetId returns RegisterDatasetVersionRegisterDatasetVersionDerivedFromFeatureSetVersion.Id, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromFeatureSetVersion) GetId() string {
+	return v.Id
+}
+
+// RegisterDatasetVersionRegisterDatasetVersionDerivedFromModel includes the requested fields of the GraphQL type Model.
+// The GraphQL type's documentation follows.
+//
+// A registered model: a name grouping versions, with aliases.
+type RegisterDatasetVersionRegisterDatasetVersionDerivedFromModel struct {
+	Typename *string `json:"__typename"`
+	// Stable, readable ID of the form kind:key, e.g. modelversion:churn/7.
+	Id string `json:"id"`
+}
+
+// GetTypename returns RegisterDatasetVersionRegisterDatasetVersionDerivedFromModel.Typename, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromModel) GetTypename() *string {
+	return v.Typename
+}
+
+// GetId returns RegisterDatasetVersionRegisterDatasetVersionDerivedFromModel.Id, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromModel) GetId() string { return v.Id }
+
+// RegisterDatasetVersionRegisterDatasetVersionDerivedFromModelVersion includes the requested fields of the GraphQL type ModelVersion.
+// The GraphQL type's documentation follows.
+//
+// A registered model artifact: one version of a model, generated by exactly one run.
+type RegisterDatasetVersionRegisterDatasetVersionDerivedFromModelVersion struct {
+	Typename *string `json:"__typename"`
+	// Stable, readable ID of the form kind:key, e.g. modelversion:churn/7.
+	Id string `json:"id"`
+}
+
+// GetTypename returns RegisterDatasetVersionRegisterDatasetVersionDerivedFromModelVersion.Typename, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromModelVersion) GetTypename() *string {
+	return v.Typename
+}
+
+// GetId returns RegisterDatasetVersionRegisterDatasetVersionDerivedFromModelVersion.Id, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromModelVersion) GetId() string {
+	return v.Id
+}
+
+// RegisterDatasetVersionRegisterDatasetVersionDerivedFromNode includes the requested fields of the GraphQL interface Node.
+//
+// RegisterDatasetVersionRegisterDatasetVersionDerivedFromNode is implemented by the following types:
+// RegisterDatasetVersionRegisterDatasetVersionDerivedFromArtifact
+// RegisterDatasetVersionRegisterDatasetVersionDerivedFromCodeVersion
+// RegisterDatasetVersionRegisterDatasetVersionDerivedFromDataset
+// RegisterDatasetVersionRegisterDatasetVersionDerivedFromDatasetVersion
+// RegisterDatasetVersionRegisterDatasetVersionDerivedFromDeployment
+// RegisterDatasetVersionRegisterDatasetVersionDerivedFromEnvironment
+// RegisterDatasetVersionRegisterDatasetVersionDerivedFromExperiment
+// RegisterDatasetVersionRegisterDatasetVersionDerivedFromFeatureSet
+// RegisterDatasetVersionRegisterDatasetVersionDerivedFromFeatureSetVersion
+// RegisterDatasetVersionRegisterDatasetVersionDerivedFromModel
+// RegisterDatasetVersionRegisterDatasetVersionDerivedFromModelVersion
+// RegisterDatasetVersionRegisterDatasetVersionDerivedFromPipeline
+// RegisterDatasetVersionRegisterDatasetVersionDerivedFromRun
+// RegisterDatasetVersionRegisterDatasetVersionDerivedFromSplit
+// The GraphQL type's documentation follows.
+//
+// Any node of the lineage graph (Relay Node).
+type RegisterDatasetVersionRegisterDatasetVersionDerivedFromNode interface {
+	implementsGraphQLInterfaceRegisterDatasetVersionRegisterDatasetVersionDerivedFromNode()
+	// GetTypename returns the receiver's concrete GraphQL type-name (see interface doc for possible values).
+	GetTypename() *string
+	// GetId returns the interface-field "id" from its implementation.
+	// The GraphQL interface field's documentation follows.
+	//
+	// Stable, readable ID of the form kind:key, e.g. modelversion:churn/7.
+	GetId() string
+}
+
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromArtifact) implementsGraphQLInterfaceRegisterDatasetVersionRegisterDatasetVersionDerivedFromNode() {
+}
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromCodeVersion) implementsGraphQLInterfaceRegisterDatasetVersionRegisterDatasetVersionDerivedFromNode() {
+}
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromDataset) implementsGraphQLInterfaceRegisterDatasetVersionRegisterDatasetVersionDerivedFromNode() {
+}
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromDatasetVersion) implementsGraphQLInterfaceRegisterDatasetVersionRegisterDatasetVersionDerivedFromNode() {
+}
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromDeployment) implementsGraphQLInterfaceRegisterDatasetVersionRegisterDatasetVersionDerivedFromNode() {
+}
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromEnvironment) implementsGraphQLInterfaceRegisterDatasetVersionRegisterDatasetVersionDerivedFromNode() {
+}
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromExperiment) implementsGraphQLInterfaceRegisterDatasetVersionRegisterDatasetVersionDerivedFromNode() {
+}
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromFeatureSet) implementsGraphQLInterfaceRegisterDatasetVersionRegisterDatasetVersionDerivedFromNode() {
+}
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromFeatureSetVersion) implementsGraphQLInterfaceRegisterDatasetVersionRegisterDatasetVersionDerivedFromNode() {
+}
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromModel) implementsGraphQLInterfaceRegisterDatasetVersionRegisterDatasetVersionDerivedFromNode() {
+}
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromModelVersion) implementsGraphQLInterfaceRegisterDatasetVersionRegisterDatasetVersionDerivedFromNode() {
+}
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromPipeline) implementsGraphQLInterfaceRegisterDatasetVersionRegisterDatasetVersionDerivedFromNode() {
+}
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromRun) implementsGraphQLInterfaceRegisterDatasetVersionRegisterDatasetVersionDerivedFromNode() {
+}
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromSplit) implementsGraphQLInterfaceRegisterDatasetVersionRegisterDatasetVersionDerivedFromNode() {
+}
+
+func __unmarshalRegisterDatasetVersionRegisterDatasetVersionDerivedFromNode(b []byte, v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromNode) error {
+	if string(b) == "null" {
+		return nil
+	}
+
+	var tn struct {
+		TypeName string `json:"__typename"`
+	}
+	err := json.Unmarshal(b, &tn)
+	if err != nil {
+		return err
+	}
+
+	switch tn.TypeName {
+	case "Artifact":
+		*v = new(RegisterDatasetVersionRegisterDatasetVersionDerivedFromArtifact)
+		return json.Unmarshal(b, *v)
+	case "CodeVersion":
+		*v = new(RegisterDatasetVersionRegisterDatasetVersionDerivedFromCodeVersion)
+		return json.Unmarshal(b, *v)
+	case "Dataset":
+		*v = new(RegisterDatasetVersionRegisterDatasetVersionDerivedFromDataset)
+		return json.Unmarshal(b, *v)
+	case "DatasetVersion":
+		*v = new(RegisterDatasetVersionRegisterDatasetVersionDerivedFromDatasetVersion)
+		return json.Unmarshal(b, *v)
+	case "Deployment":
+		*v = new(RegisterDatasetVersionRegisterDatasetVersionDerivedFromDeployment)
+		return json.Unmarshal(b, *v)
+	case "Environment":
+		*v = new(RegisterDatasetVersionRegisterDatasetVersionDerivedFromEnvironment)
+		return json.Unmarshal(b, *v)
+	case "Experiment":
+		*v = new(RegisterDatasetVersionRegisterDatasetVersionDerivedFromExperiment)
+		return json.Unmarshal(b, *v)
+	case "FeatureSet":
+		*v = new(RegisterDatasetVersionRegisterDatasetVersionDerivedFromFeatureSet)
+		return json.Unmarshal(b, *v)
+	case "FeatureSetVersion":
+		*v = new(RegisterDatasetVersionRegisterDatasetVersionDerivedFromFeatureSetVersion)
+		return json.Unmarshal(b, *v)
+	case "Model":
+		*v = new(RegisterDatasetVersionRegisterDatasetVersionDerivedFromModel)
+		return json.Unmarshal(b, *v)
+	case "ModelVersion":
+		*v = new(RegisterDatasetVersionRegisterDatasetVersionDerivedFromModelVersion)
+		return json.Unmarshal(b, *v)
+	case "Pipeline":
+		*v = new(RegisterDatasetVersionRegisterDatasetVersionDerivedFromPipeline)
+		return json.Unmarshal(b, *v)
+	case "Run":
+		*v = new(RegisterDatasetVersionRegisterDatasetVersionDerivedFromRun)
+		return json.Unmarshal(b, *v)
+	case "Split":
+		*v = new(RegisterDatasetVersionRegisterDatasetVersionDerivedFromSplit)
+		return json.Unmarshal(b, *v)
+	case "":
+		return fmt.Errorf(
+			"response was missing Node.__typename")
+	default:
+		return fmt.Errorf(
+			`unexpected concrete type for RegisterDatasetVersionRegisterDatasetVersionDerivedFromNode: "%v"`, tn.TypeName)
+	}
+}
+
+func __marshalRegisterDatasetVersionRegisterDatasetVersionDerivedFromNode(v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromNode) ([]byte, error) {
+
+	var typename string
+	switch v := (*v).(type) {
+	case *RegisterDatasetVersionRegisterDatasetVersionDerivedFromArtifact:
+		typename = "Artifact"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*RegisterDatasetVersionRegisterDatasetVersionDerivedFromArtifact
+		}{typename, v}
+		return json.Marshal(result)
+	case *RegisterDatasetVersionRegisterDatasetVersionDerivedFromCodeVersion:
+		typename = "CodeVersion"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*RegisterDatasetVersionRegisterDatasetVersionDerivedFromCodeVersion
+		}{typename, v}
+		return json.Marshal(result)
+	case *RegisterDatasetVersionRegisterDatasetVersionDerivedFromDataset:
+		typename = "Dataset"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*RegisterDatasetVersionRegisterDatasetVersionDerivedFromDataset
+		}{typename, v}
+		return json.Marshal(result)
+	case *RegisterDatasetVersionRegisterDatasetVersionDerivedFromDatasetVersion:
+		typename = "DatasetVersion"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*RegisterDatasetVersionRegisterDatasetVersionDerivedFromDatasetVersion
+		}{typename, v}
+		return json.Marshal(result)
+	case *RegisterDatasetVersionRegisterDatasetVersionDerivedFromDeployment:
+		typename = "Deployment"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*RegisterDatasetVersionRegisterDatasetVersionDerivedFromDeployment
+		}{typename, v}
+		return json.Marshal(result)
+	case *RegisterDatasetVersionRegisterDatasetVersionDerivedFromEnvironment:
+		typename = "Environment"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*RegisterDatasetVersionRegisterDatasetVersionDerivedFromEnvironment
+		}{typename, v}
+		return json.Marshal(result)
+	case *RegisterDatasetVersionRegisterDatasetVersionDerivedFromExperiment:
+		typename = "Experiment"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*RegisterDatasetVersionRegisterDatasetVersionDerivedFromExperiment
+		}{typename, v}
+		return json.Marshal(result)
+	case *RegisterDatasetVersionRegisterDatasetVersionDerivedFromFeatureSet:
+		typename = "FeatureSet"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*RegisterDatasetVersionRegisterDatasetVersionDerivedFromFeatureSet
+		}{typename, v}
+		return json.Marshal(result)
+	case *RegisterDatasetVersionRegisterDatasetVersionDerivedFromFeatureSetVersion:
+		typename = "FeatureSetVersion"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*RegisterDatasetVersionRegisterDatasetVersionDerivedFromFeatureSetVersion
+		}{typename, v}
+		return json.Marshal(result)
+	case *RegisterDatasetVersionRegisterDatasetVersionDerivedFromModel:
+		typename = "Model"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*RegisterDatasetVersionRegisterDatasetVersionDerivedFromModel
+		}{typename, v}
+		return json.Marshal(result)
+	case *RegisterDatasetVersionRegisterDatasetVersionDerivedFromModelVersion:
+		typename = "ModelVersion"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*RegisterDatasetVersionRegisterDatasetVersionDerivedFromModelVersion
+		}{typename, v}
+		return json.Marshal(result)
+	case *RegisterDatasetVersionRegisterDatasetVersionDerivedFromPipeline:
+		typename = "Pipeline"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*RegisterDatasetVersionRegisterDatasetVersionDerivedFromPipeline
+		}{typename, v}
+		return json.Marshal(result)
+	case *RegisterDatasetVersionRegisterDatasetVersionDerivedFromRun:
+		typename = "Run"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*RegisterDatasetVersionRegisterDatasetVersionDerivedFromRun
+		}{typename, v}
+		return json.Marshal(result)
+	case *RegisterDatasetVersionRegisterDatasetVersionDerivedFromSplit:
+		typename = "Split"
+
+		result := struct {
+			TypeName string `json:"__typename"`
+			*RegisterDatasetVersionRegisterDatasetVersionDerivedFromSplit
+		}{typename, v}
+		return json.Marshal(result)
+	case nil:
+		return []byte("null"), nil
+	default:
+		return nil, fmt.Errorf(
+			`unexpected concrete type for RegisterDatasetVersionRegisterDatasetVersionDerivedFromNode: "%T"`, v)
+	}
+}
+
+// RegisterDatasetVersionRegisterDatasetVersionDerivedFromPipeline includes the requested fields of the GraphQL type Pipeline.
+// The GraphQL type's documentation follows.
+//
+// A logical pipeline or job whose executions are runs.
+type RegisterDatasetVersionRegisterDatasetVersionDerivedFromPipeline struct {
+	Typename *string `json:"__typename"`
+	// Stable, readable ID of the form kind:key, e.g. modelversion:churn/7.
+	Id string `json:"id"`
+}
+
+// GetTypename returns RegisterDatasetVersionRegisterDatasetVersionDerivedFromPipeline.Typename, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromPipeline) GetTypename() *string {
+	return v.Typename
+}
+
+// GetId returns RegisterDatasetVersionRegisterDatasetVersionDerivedFromPipeline.Id, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromPipeline) GetId() string { return v.Id }
+
+// RegisterDatasetVersionRegisterDatasetVersionDerivedFromRun includes the requested fields of the GraphQL type Run.
+// The GraphQL type's documentation follows.
+//
+// One execution of training, evaluation or any step that consumes and produces nodes.
+type RegisterDatasetVersionRegisterDatasetVersionDerivedFromRun struct {
+	Typename *string `json:"__typename"`
+	// Stable, readable ID of the form kind:key, e.g. modelversion:churn/7.
+	Id string `json:"id"`
+}
+
+// GetTypename returns RegisterDatasetVersionRegisterDatasetVersionDerivedFromRun.Typename, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromRun) GetTypename() *string {
+	return v.Typename
+}
+
+// GetId returns RegisterDatasetVersionRegisterDatasetVersionDerivedFromRun.Id, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromRun) GetId() string { return v.Id }
+
+// RegisterDatasetVersionRegisterDatasetVersionDerivedFromSplit includes the requested fields of the GraphQL type Split.
+// The GraphQL type's documentation follows.
+//
+// A named split (train, validation, test, …) of a dataset version.
+type RegisterDatasetVersionRegisterDatasetVersionDerivedFromSplit struct {
+	Typename *string `json:"__typename"`
+	// Stable, readable ID of the form kind:key, e.g. modelversion:churn/7.
+	Id string `json:"id"`
+}
+
+// GetTypename returns RegisterDatasetVersionRegisterDatasetVersionDerivedFromSplit.Typename, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromSplit) GetTypename() *string {
+	return v.Typename
+}
+
+// GetId returns RegisterDatasetVersionRegisterDatasetVersionDerivedFromSplit.Id, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersionDerivedFromSplit) GetId() string { return v.Id }
+
+// RegisterDatasetVersionRegisterDatasetVersionSchemaColumn includes the requested fields of the GraphQL type Column.
+// The GraphQL type's documentation follows.
+//
+// A column of a dataset version's schema.
+type RegisterDatasetVersionRegisterDatasetVersionSchemaColumn struct {
+	// Column name.
+	Name string `json:"name"`
+	// Column type as the producer names it (e.g. int64, string, timestamp).
+	Type string `json:"type"`
+}
+
+// GetName returns RegisterDatasetVersionRegisterDatasetVersionSchemaColumn.Name, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersionSchemaColumn) GetName() string { return v.Name }
+
+// GetType returns RegisterDatasetVersionRegisterDatasetVersionSchemaColumn.Type, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionRegisterDatasetVersionSchemaColumn) GetType() string { return v.Type }
+
+// RegisterDatasetVersionResponse is returned by RegisterDatasetVersion on success.
+type RegisterDatasetVersionResponse struct {
+	// Registers a dataset version (idempotent on digest).
+	RegisterDatasetVersion RegisterDatasetVersionRegisterDatasetVersion `json:"registerDatasetVersion"`
+}
+
+// GetRegisterDatasetVersion returns RegisterDatasetVersionResponse.RegisterDatasetVersion, and is useful for accessing the field via an interface.
+func (v *RegisterDatasetVersionResponse) GetRegisterDatasetVersion() RegisterDatasetVersionRegisterDatasetVersion {
+	return v.RegisterDatasetVersion
+}
+
+// Registers an environment; identical contents return the existing environment.
+type RegisterEnvironmentInput struct {
+	// Language, e.g. python.
+	Language *string `json:"language"`
+	// Language version.
+	LanguageVersion *string `json:"languageVersion"`
+	// Installed packages (at most 1000).
+	Packages []PackageInput `json:"packages"`
+	// Container image digest.
+	ImageDigest *string `json:"imageDigest"`
+	// Hardware description (at most 1000 entries).
+	Hardware []KeyValueInput `json:"hardware"`
+}
+
+// GetLanguage returns RegisterEnvironmentInput.Language, and is useful for accessing the field via an interface.
+func (v *RegisterEnvironmentInput) GetLanguage() *string { return v.Language }
+
+// GetLanguageVersion returns RegisterEnvironmentInput.LanguageVersion, and is useful for accessing the field via an interface.
+func (v *RegisterEnvironmentInput) GetLanguageVersion() *string { return v.LanguageVersion }
+
+// GetPackages returns RegisterEnvironmentInput.Packages, and is useful for accessing the field via an interface.
+func (v *RegisterEnvironmentInput) GetPackages() []PackageInput { return v.Packages }
+
+// GetImageDigest returns RegisterEnvironmentInput.ImageDigest, and is useful for accessing the field via an interface.
+func (v *RegisterEnvironmentInput) GetImageDigest() *string { return v.ImageDigest }
+
+// GetHardware returns RegisterEnvironmentInput.Hardware, and is useful for accessing the field via an interface.
+func (v *RegisterEnvironmentInput) GetHardware() []KeyValueInput { return v.Hardware }
+
+// RegisterEnvironmentRegisterEnvironment includes the requested fields of the GraphQL type Environment.
+// The GraphQL type's documentation follows.
+//
+// A runtime environment, identified by the digest of its contents.
+type RegisterEnvironmentRegisterEnvironment struct {
+	// ID, environment:DIGEST.
+	Id string `json:"id"`
+	// Language, e.g. python.
+	Language string `json:"language"`
+	// Language version, e.g. 3.11.9.
+	LanguageVersion string `json:"languageVersion"`
+}
+
+// GetId returns RegisterEnvironmentRegisterEnvironment.Id, and is useful for accessing the field via an interface.
+func (v *RegisterEnvironmentRegisterEnvironment) GetId() string { return v.Id }
+
+// GetLanguage returns RegisterEnvironmentRegisterEnvironment.Language, and is useful for accessing the field via an interface.
+func (v *RegisterEnvironmentRegisterEnvironment) GetLanguage() string { return v.Language }
+
+// GetLanguageVersion returns RegisterEnvironmentRegisterEnvironment.LanguageVersion, and is useful for accessing the field via an interface.
+func (v *RegisterEnvironmentRegisterEnvironment) GetLanguageVersion() string {
+	return v.LanguageVersion
+}
+
+// RegisterEnvironmentResponse is returned by RegisterEnvironment on success.
+type RegisterEnvironmentResponse struct {
+	// Registers an environment (idempotent on content).
+	RegisterEnvironment RegisterEnvironmentRegisterEnvironment `json:"registerEnvironment"`
+}
+
+// GetRegisterEnvironment returns RegisterEnvironmentResponse.RegisterEnvironment, and is useful for accessing the field via an interface.
+func (v *RegisterEnvironmentResponse) GetRegisterEnvironment() RegisterEnvironmentRegisterEnvironment {
+	return v.RegisterEnvironment
+}
+
+// Registers the splits of a dataset version.
+type RegisterSplitsInput struct {
+	// The dataset version split.
+	DatasetVersion string `json:"datasetVersion"`
+	// How the split was made: random, stratified, time, …
+	Strategy *string `json:"strategy"`
+	// Random seed of the split.
+	Seed *int64 `json:"seed"`
+	// The splits (at most 1000).
+	Splits []SplitInput `json:"splits"`
+}
+
+// GetDatasetVersion returns RegisterSplitsInput.DatasetVersion, and is useful for accessing the field via an interface.
+func (v *RegisterSplitsInput) GetDatasetVersion() string { return v.DatasetVersion }
+
+// GetStrategy returns RegisterSplitsInput.Strategy, and is useful for accessing the field via an interface.
+func (v *RegisterSplitsInput) GetStrategy() *string { return v.Strategy }
+
+// GetSeed returns RegisterSplitsInput.Seed, and is useful for accessing the field via an interface.
+func (v *RegisterSplitsInput) GetSeed() *int64 { return v.Seed }
+
+// GetSplits returns RegisterSplitsInput.Splits, and is useful for accessing the field via an interface.
+func (v *RegisterSplitsInput) GetSplits() []SplitInput { return v.Splits }
+
+// RegisterSplitsRegisterSplitsSplit includes the requested fields of the GraphQL type Split.
+// The GraphQL type's documentation follows.
+//
+// A named split (train, validation, test, …) of a dataset version.
+type RegisterSplitsRegisterSplitsSplit struct {
+	// ID, split:DATASET/VERSION/NAME.
+	Id string `json:"id"`
+	// ID of the dataset version this splits.
+	DatasetVersionId string `json:"datasetVersionId"`
+	// Split name, unique within the dataset version.
+	Name string `json:"name"`
+	// Content digest of the split, if known.
+	Digest string `json:"digest"`
+	// Row count, if known.
+	Rows *int64 `json:"rows"`
+	// Fraction of the dataset version's rows, if known.
+	Fraction *float64 `json:"fraction"`
+	// How the split was made: random, stratified, time, …
+	Strategy string `json:"strategy"`
+	// Random seed of the split, if any.
+	Seed *int64 `json:"seed"`
+}
+
+// GetId returns RegisterSplitsRegisterSplitsSplit.Id, and is useful for accessing the field via an interface.
+func (v *RegisterSplitsRegisterSplitsSplit) GetId() string { return v.Id }
+
+// GetDatasetVersionId returns RegisterSplitsRegisterSplitsSplit.DatasetVersionId, and is useful for accessing the field via an interface.
+func (v *RegisterSplitsRegisterSplitsSplit) GetDatasetVersionId() string { return v.DatasetVersionId }
+
+// GetName returns RegisterSplitsRegisterSplitsSplit.Name, and is useful for accessing the field via an interface.
+func (v *RegisterSplitsRegisterSplitsSplit) GetName() string { return v.Name }
+
+// GetDigest returns RegisterSplitsRegisterSplitsSplit.Digest, and is useful for accessing the field via an interface.
+func (v *RegisterSplitsRegisterSplitsSplit) GetDigest() string { return v.Digest }
+
+// GetRows returns RegisterSplitsRegisterSplitsSplit.Rows, and is useful for accessing the field via an interface.
+func (v *RegisterSplitsRegisterSplitsSplit) GetRows() *int64 { return v.Rows }
+
+// GetFraction returns RegisterSplitsRegisterSplitsSplit.Fraction, and is useful for accessing the field via an interface.
+func (v *RegisterSplitsRegisterSplitsSplit) GetFraction() *float64 { return v.Fraction }
+
+// GetStrategy returns RegisterSplitsRegisterSplitsSplit.Strategy, and is useful for accessing the field via an interface.
+func (v *RegisterSplitsRegisterSplitsSplit) GetStrategy() string { return v.Strategy }
+
+// GetSeed returns RegisterSplitsRegisterSplitsSplit.Seed, and is useful for accessing the field via an interface.
+func (v *RegisterSplitsRegisterSplitsSplit) GetSeed() *int64 { return v.Seed }
+
+// RegisterSplitsResponse is returned by RegisterSplits on success.
+type RegisterSplitsResponse struct {
+	// Registers splits of a dataset version (idempotent on name).
+	RegisterSplits []RegisterSplitsRegisterSplitsSplit `json:"registerSplits"`
+}
+
+// GetRegisterSplits returns RegisterSplitsResponse.RegisterSplits, and is useful for accessing the field via an interface.
+func (v *RegisterSplitsResponse) GetRegisterSplits() []RegisterSplitsRegisterSplitsSplit {
+	return v.RegisterSplits
+}
+
+// Rolls a model's PRODUCTION back to the previous Production version.
+type RollbackModelInput struct {
+	// Model name.
+	Model string `json:"model"`
+	// Why, for the audit trail.
+	Reason *string `json:"reason"`
+}
+
+// GetModel returns RollbackModelInput.Model, and is useful for accessing the field via an interface.
+func (v *RollbackModelInput) GetModel() string { return v.Model }
+
+// GetReason returns RollbackModelInput.Reason, and is useful for accessing the field via an interface.
+func (v *RollbackModelInput) GetReason() *string { return v.Reason }
+
+// RollbackModelResponse is returned by RollbackModel on success.
+type RollbackModelResponse struct {
+	// Rolls PRODUCTION back to the previous Production version; returns the version now in PRODUCTION.
+	RollbackModel RollbackModelRollbackModelModelVersion `json:"rollbackModel"`
+}
+
+// GetRollbackModel returns RollbackModelResponse.RollbackModel, and is useful for accessing the field via an interface.
+func (v *RollbackModelResponse) GetRollbackModel() RollbackModelRollbackModelModelVersion {
+	return v.RollbackModel
+}
+
+// RollbackModelRollbackModelModelVersion includes the requested fields of the GraphQL type ModelVersion.
+// The GraphQL type's documentation follows.
+//
+// A registered model artifact: one version of a model, generated by exactly one run.
+type RollbackModelRollbackModelModelVersion struct {
+	ModelVersionFields `json:"-"`
+}
+
+// GetId returns RollbackModelRollbackModelModelVersion.Id, and is useful for accessing the field via an interface.
+func (v *RollbackModelRollbackModelModelVersion) GetId() string { return v.ModelVersionFields.Id }
+
+// GetModelName returns RollbackModelRollbackModelModelVersion.ModelName, and is useful for accessing the field via an interface.
+func (v *RollbackModelRollbackModelModelVersion) GetModelName() string {
+	return v.ModelVersionFields.ModelName
+}
+
+// GetVersion returns RollbackModelRollbackModelModelVersion.Version, and is useful for accessing the field via an interface.
+func (v *RollbackModelRollbackModelModelVersion) GetVersion() int {
+	return v.ModelVersionFields.Version
+}
+
+// GetStage returns RollbackModelRollbackModelModelVersion.Stage, and is useful for accessing the field via an interface.
+func (v *RollbackModelRollbackModelModelVersion) GetStage() Stage { return v.ModelVersionFields.Stage }
+
+// GetArtifactUri returns RollbackModelRollbackModelModelVersion.ArtifactUri, and is useful for accessing the field via an interface.
+func (v *RollbackModelRollbackModelModelVersion) GetArtifactUri() string {
+	return v.ModelVersionFields.ArtifactUri
+}
+
+// GetArtifactDigest returns RollbackModelRollbackModelModelVersion.ArtifactDigest, and is useful for accessing the field via an interface.
+func (v *RollbackModelRollbackModelModelVersion) GetArtifactDigest() string {
+	return v.ModelVersionFields.ArtifactDigest
+}
+
+// GetRunId returns RollbackModelRollbackModelModelVersion.RunId, and is useful for accessing the field via an interface.
+func (v *RollbackModelRollbackModelModelVersion) GetRunId() string { return v.ModelVersionFields.RunId }
+
+// GetFramework returns RollbackModelRollbackModelModelVersion.Framework, and is useful for accessing the field via an interface.
+func (v *RollbackModelRollbackModelModelVersion) GetFramework() string {
+	return v.ModelVersionFields.Framework
+}
+
+// GetAliases returns RollbackModelRollbackModelModelVersion.Aliases, and is useful for accessing the field via an interface.
+func (v *RollbackModelRollbackModelModelVersion) GetAliases() []string {
+	return v.ModelVersionFields.Aliases
+}
+
+// GetDescription returns RollbackModelRollbackModelModelVersion.Description, and is useful for accessing the field via an interface.
+func (v *RollbackModelRollbackModelModelVersion) GetDescription() string {
+	return v.ModelVersionFields.Description
+}
+
+// GetCreatedAt returns RollbackModelRollbackModelModelVersion.CreatedAt, and is useful for accessing the field via an interface.
+func (v *RollbackModelRollbackModelModelVersion) GetCreatedAt() time.Time {
+	return v.ModelVersionFields.CreatedAt
+}
+
+func (v *RollbackModelRollbackModelModelVersion) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*RollbackModelRollbackModelModelVersion
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.RollbackModelRollbackModelModelVersion = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.ModelVersionFields)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalRollbackModelRollbackModelModelVersion struct {
+	Id string `json:"id"`
+
+	ModelName string `json:"modelName"`
+
+	Version int `json:"version"`
+
+	Stage Stage `json:"stage"`
+
+	ArtifactUri string `json:"artifactUri"`
+
+	ArtifactDigest string `json:"artifactDigest"`
+
+	RunId string `json:"runId"`
+
+	Framework string `json:"framework"`
+
+	Aliases []string `json:"aliases"`
+
+	Description string `json:"description"`
+
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+func (v *RollbackModelRollbackModelModelVersion) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *RollbackModelRollbackModelModelVersion) __premarshalJSON() (*__premarshalRollbackModelRollbackModelModelVersion, error) {
+	var retval __premarshalRollbackModelRollbackModelModelVersion
+
+	retval.Id = v.ModelVersionFields.Id
+	retval.ModelName = v.ModelVersionFields.ModelName
+	retval.Version = v.ModelVersionFields.Version
+	retval.Stage = v.ModelVersionFields.Stage
+	retval.ArtifactUri = v.ModelVersionFields.ArtifactUri
+	retval.ArtifactDigest = v.ModelVersionFields.ArtifactDigest
+	retval.RunId = v.ModelVersionFields.RunId
+	retval.Framework = v.ModelVersionFields.Framework
+	retval.Aliases = v.ModelVersionFields.Aliases
+	retval.Description = v.ModelVersionFields.Description
+	retval.CreatedAt = v.ModelVersionFields.CreatedAt
+	return &retval, nil
+}
+
+// An input of a run and the role it plays.
+type RunInput struct {
+	// The input node: dataset version, split, feature set version, model version, artifact, …
+	Node string `json:"node"`
+	// Role: train, validation, test, eval, features, base_model, config, …
+	Role *string `json:"role"`
+}
+
+// GetNode returns RunInput.Node, and is useful for accessing the field via an interface.
+func (v *RunInput) GetNode() string { return v.Node }
+
+// GetRole returns RunInput.Role, and is useful for accessing the field via an interface.
+func (v *RunInput) GetRole() *string { return v.Role }
+
+// State of a run.
+type RunStatus string
+
+const (
+	RunStatusRunning  RunStatus = "RUNNING"
+	RunStatusFinished RunStatus = "FINISHED"
+	RunStatusFailed   RunStatus = "FAILED"
+	RunStatusKilled   RunStatus = "KILLED"
+)
+
+var AllRunStatus = []RunStatus{
+	RunStatusRunning,
+	RunStatusFinished,
+	RunStatusFailed,
+	RunStatusKilled,
+}
+
+// Sets tags of a run (upsert).
+type SetRunTagsInput struct {
+	// The run.
+	Run string `json:"run"`
+	// Tags (at most 1000 per call).
+	Tags []KeyValueInput `json:"tags"`
+}
+
+// GetRun returns SetRunTagsInput.Run, and is useful for accessing the field via an interface.
+func (v *SetRunTagsInput) GetRun() string { return v.Run }
+
+// GetTags returns SetRunTagsInput.Tags, and is useful for accessing the field via an interface.
+func (v *SetRunTagsInput) GetTags() []KeyValueInput { return v.Tags }
+
+// SetRunTagsResponse is returned by SetRunTags on success.
+type SetRunTagsResponse struct {
+	// Sets tags of a run.
+	SetRunTags SetRunTagsSetRunTagsRun `json:"setRunTags"`
+}
+
+// GetSetRunTags returns SetRunTagsResponse.SetRunTags, and is useful for accessing the field via an interface.
+func (v *SetRunTagsResponse) GetSetRunTags() SetRunTagsSetRunTagsRun { return v.SetRunTags }
+
+// SetRunTagsSetRunTagsRun includes the requested fields of the GraphQL type Run.
+// The GraphQL type's documentation follows.
+//
+// One execution of training, evaluation or any step that consumes and produces nodes.
+type SetRunTagsSetRunTagsRun struct {
+	// ID, run:…, server-assigned and time-ordered.
+	Id string `json:"id"`
+}
+
+// GetId returns SetRunTagsSetRunTagsRun.Id, and is useful for accessing the field via an interface.
+func (v *SetRunTagsSetRunTagsRun) GetId() string { return v.Id }
+
+// One split of a dataset version.
+type SplitInput struct {
+	// Split name: train, validation, test, …
+	Name string `json:"name"`
+	// Content digest of the split.
+	Digest *string `json:"digest"`
+	// Row count.
+	Rows *int64 `json:"rows"`
+	// Fraction of the dataset version's rows.
+	Fraction *float64 `json:"fraction"`
+}
+
+// GetName returns SplitInput.Name, and is useful for accessing the field via an interface.
+func (v *SplitInput) GetName() string { return v.Name }
+
+// GetDigest returns SplitInput.Digest, and is useful for accessing the field via an interface.
+func (v *SplitInput) GetDigest() *string { return v.Digest }
+
+// GetRows returns SplitInput.Rows, and is useful for accessing the field via an interface.
+func (v *SplitInput) GetRows() *int64 { return v.Rows }
+
+// GetFraction returns SplitInput.Fraction, and is useful for accessing the field via an interface.
+func (v *SplitInput) GetFraction() *float64 { return v.Fraction }
+
+// Registry stage of a model version. NONE → STAGING → PRODUCTION → ARCHIVED.
+type Stage string
+
+const (
+	// Registered, not promoted.
+	StageNone Stage = "NONE"
+	// Being validated.
+	StageStaging Stage = "STAGING"
+	// Serving; at most one version of a model is in PRODUCTION at any instant.
+	StageProduction Stage = "PRODUCTION"
+	// Retired.
+	StageArchived Stage = "ARCHIVED"
+)
+
+var AllStage = []Stage{
+	StageNone,
+	StageStaging,
+	StageProduction,
+	StageArchived,
+}
+
+// Starts a run.
+type StartRunInput struct {
+	// Experiment name; created on first use.
+	Experiment string `json:"experiment"`
+	// Pipeline name, if the run executes one; created on first use.
+	Pipeline *string `json:"pipeline"`
+	// Run name.
+	Name *string `json:"name"`
+	// Params (at most 1000).
+	Params []KeyValueInput `json:"params"`
+	// Tags (at most 1000).
+	Tags []KeyValueInput `json:"tags"`
+	// Who or what started the run.
+	Trigger *TriggerInput `json:"trigger"`
+	// Parent run, for nested runs and tuning trials.
+	Parent *string `json:"parent"`
+	// Code version the run runs.
+	Code *string `json:"code"`
+	// Environment the run runs in.
+	Environment *string `json:"environment"`
+	// Inputs with their roles (at most 1000).
+	Inputs []RunInput `json:"inputs"`
+	// Start time; default now.
+	StartedAt *time.Time `json:"startedAt"`
+	// Description (at most 10,000 characters).
+	Description *string `json:"description"`
+}
+
+// GetExperiment returns StartRunInput.Experiment, and is useful for accessing the field via an interface.
+func (v *StartRunInput) GetExperiment() string { return v.Experiment }
+
+// GetPipeline returns StartRunInput.Pipeline, and is useful for accessing the field via an interface.
+func (v *StartRunInput) GetPipeline() *string { return v.Pipeline }
+
+// GetName returns StartRunInput.Name, and is useful for accessing the field via an interface.
+func (v *StartRunInput) GetName() *string { return v.Name }
+
+// GetParams returns StartRunInput.Params, and is useful for accessing the field via an interface.
+func (v *StartRunInput) GetParams() []KeyValueInput { return v.Params }
+
+// GetTags returns StartRunInput.Tags, and is useful for accessing the field via an interface.
+func (v *StartRunInput) GetTags() []KeyValueInput { return v.Tags }
+
+// GetTrigger returns StartRunInput.Trigger, and is useful for accessing the field via an interface.
+func (v *StartRunInput) GetTrigger() *TriggerInput { return v.Trigger }
+
+// GetParent returns StartRunInput.Parent, and is useful for accessing the field via an interface.
+func (v *StartRunInput) GetParent() *string { return v.Parent }
+
+// GetCode returns StartRunInput.Code, and is useful for accessing the field via an interface.
+func (v *StartRunInput) GetCode() *string { return v.Code }
+
+// GetEnvironment returns StartRunInput.Environment, and is useful for accessing the field via an interface.
+func (v *StartRunInput) GetEnvironment() *string { return v.Environment }
+
+// GetInputs returns StartRunInput.Inputs, and is useful for accessing the field via an interface.
+func (v *StartRunInput) GetInputs() []RunInput { return v.Inputs }
+
+// GetStartedAt returns StartRunInput.StartedAt, and is useful for accessing the field via an interface.
+func (v *StartRunInput) GetStartedAt() *time.Time { return v.StartedAt }
+
+// GetDescription returns StartRunInput.Description, and is useful for accessing the field via an interface.
+func (v *StartRunInput) GetDescription() *string { return v.Description }
+
+// StartRunResponse is returned by StartRun on success.
+type StartRunResponse struct {
+	// Starts a run.
+	StartRun StartRunStartRun `json:"startRun"`
+}
+
+// GetStartRun returns StartRunResponse.StartRun, and is useful for accessing the field via an interface.
+func (v *StartRunResponse) GetStartRun() StartRunStartRun { return v.StartRun }
+
+// StartRunStartRun includes the requested fields of the GraphQL type Run.
+// The GraphQL type's documentation follows.
+//
+// One execution of training, evaluation or any step that consumes and produces nodes.
+type StartRunStartRun struct {
+	// ID, run:…, server-assigned and time-ordered.
+	Id string `json:"id"`
+	// Run name, if given.
+	Name string `json:"name"`
+	// Name of the experiment.
+	ExperimentName string `json:"experimentName"`
+	// Status.
+	Status RunStatus `json:"status"`
+	// When the run started.
+	StartedAt time.Time `json:"startedAt"`
+}
+
+// GetId returns StartRunStartRun.Id, and is useful for accessing the field via an interface.
+func (v *StartRunStartRun) GetId() string { return v.Id }
+
+// GetName returns StartRunStartRun.Name, and is useful for accessing the field via an interface.
+func (v *StartRunStartRun) GetName() string { return v.Name }
+
+// GetExperimentName returns StartRunStartRun.ExperimentName, and is useful for accessing the field via an interface.
+func (v *StartRunStartRun) GetExperimentName() string { return v.ExperimentName }
+
+// GetStatus returns StartRunStartRun.Status, and is useful for accessing the field via an interface.
+func (v *StartRunStartRun) GetStatus() RunStatus { return v.Status }
+
+// GetStartedAt returns StartRunStartRun.StartedAt, and is useful for accessing the field via an interface.
+func (v *StartRunStartRun) GetStartedAt() time.Time { return v.StartedAt }
+
+// Moves a model version to a stage.
+type TransitionModelVersionStageInput struct {
+	// Model name.
+	Model string `json:"model"`
+	// Version number.
+	Version int `json:"version"`
+	// Target stage.
+	Stage Stage `json:"stage"`
+	// Archive the current holder of the stage (always done for PRODUCTION); default true.
+	ArchiveExisting *bool `json:"archiveExisting"`
+	// Compare-and-swap: CONFLICT unless the version is currently in this stage.
+	ExpectedStage *Stage `json:"expectedStage"`
+	// Why, for the audit trail.
+	Reason *string `json:"reason"`
+}
+
+// GetModel returns TransitionModelVersionStageInput.Model, and is useful for accessing the field via an interface.
+func (v *TransitionModelVersionStageInput) GetModel() string { return v.Model }
+
+// GetVersion returns TransitionModelVersionStageInput.Version, and is useful for accessing the field via an interface.
+func (v *TransitionModelVersionStageInput) GetVersion() int { return v.Version }
+
+// GetStage returns TransitionModelVersionStageInput.Stage, and is useful for accessing the field via an interface.
+func (v *TransitionModelVersionStageInput) GetStage() Stage { return v.Stage }
+
+// GetArchiveExisting returns TransitionModelVersionStageInput.ArchiveExisting, and is useful for accessing the field via an interface.
+func (v *TransitionModelVersionStageInput) GetArchiveExisting() *bool { return v.ArchiveExisting }
+
+// GetExpectedStage returns TransitionModelVersionStageInput.ExpectedStage, and is useful for accessing the field via an interface.
+func (v *TransitionModelVersionStageInput) GetExpectedStage() *Stage { return v.ExpectedStage }
+
+// GetReason returns TransitionModelVersionStageInput.Reason, and is useful for accessing the field via an interface.
+func (v *TransitionModelVersionStageInput) GetReason() *string { return v.Reason }
+
+// TransitionStageResponse is returned by TransitionStage on success.
+type TransitionStageResponse struct {
+	// Moves a version to a stage. Promoting to PRODUCTION archives the previous
+	// Production version in the same transaction; expectedStage makes it a
+	// compare-and-swap (CONFLICT for the loser of a race).
+	TransitionModelVersionStage TransitionStageTransitionModelVersionStageModelVersion `json:"transitionModelVersionStage"`
+}
+
+// GetTransitionModelVersionStage returns TransitionStageResponse.TransitionModelVersionStage, and is useful for accessing the field via an interface.
+func (v *TransitionStageResponse) GetTransitionModelVersionStage() TransitionStageTransitionModelVersionStageModelVersion {
+	return v.TransitionModelVersionStage
+}
+
+// TransitionStageTransitionModelVersionStageModelVersion includes the requested fields of the GraphQL type ModelVersion.
+// The GraphQL type's documentation follows.
+//
+// A registered model artifact: one version of a model, generated by exactly one run.
+type TransitionStageTransitionModelVersionStageModelVersion struct {
+	ModelVersionFields `json:"-"`
+}
+
+// GetId returns TransitionStageTransitionModelVersionStageModelVersion.Id, and is useful for accessing the field via an interface.
+func (v *TransitionStageTransitionModelVersionStageModelVersion) GetId() string {
+	return v.ModelVersionFields.Id
+}
+
+// GetModelName returns TransitionStageTransitionModelVersionStageModelVersion.ModelName, and is useful for accessing the field via an interface.
+func (v *TransitionStageTransitionModelVersionStageModelVersion) GetModelName() string {
+	return v.ModelVersionFields.ModelName
+}
+
+// GetVersion returns TransitionStageTransitionModelVersionStageModelVersion.Version, and is useful for accessing the field via an interface.
+func (v *TransitionStageTransitionModelVersionStageModelVersion) GetVersion() int {
+	return v.ModelVersionFields.Version
+}
+
+// GetStage returns TransitionStageTransitionModelVersionStageModelVersion.Stage, and is useful for accessing the field via an interface.
+func (v *TransitionStageTransitionModelVersionStageModelVersion) GetStage() Stage {
+	return v.ModelVersionFields.Stage
+}
+
+// GetArtifactUri returns TransitionStageTransitionModelVersionStageModelVersion.ArtifactUri, and is useful for accessing the field via an interface.
+func (v *TransitionStageTransitionModelVersionStageModelVersion) GetArtifactUri() string {
+	return v.ModelVersionFields.ArtifactUri
+}
+
+// GetArtifactDigest returns TransitionStageTransitionModelVersionStageModelVersion.ArtifactDigest, and is useful for accessing the field via an interface.
+func (v *TransitionStageTransitionModelVersionStageModelVersion) GetArtifactDigest() string {
+	return v.ModelVersionFields.ArtifactDigest
+}
+
+// GetRunId returns TransitionStageTransitionModelVersionStageModelVersion.RunId, and is useful for accessing the field via an interface.
+func (v *TransitionStageTransitionModelVersionStageModelVersion) GetRunId() string {
+	return v.ModelVersionFields.RunId
+}
+
+// GetFramework returns TransitionStageTransitionModelVersionStageModelVersion.Framework, and is useful for accessing the field via an interface.
+func (v *TransitionStageTransitionModelVersionStageModelVersion) GetFramework() string {
+	return v.ModelVersionFields.Framework
+}
+
+// GetAliases returns TransitionStageTransitionModelVersionStageModelVersion.Aliases, and is useful for accessing the field via an interface.
+func (v *TransitionStageTransitionModelVersionStageModelVersion) GetAliases() []string {
+	return v.ModelVersionFields.Aliases
+}
+
+// GetDescription returns TransitionStageTransitionModelVersionStageModelVersion.Description, and is useful for accessing the field via an interface.
+func (v *TransitionStageTransitionModelVersionStageModelVersion) GetDescription() string {
+	return v.ModelVersionFields.Description
+}
+
+// GetCreatedAt returns TransitionStageTransitionModelVersionStageModelVersion.CreatedAt, and is useful for accessing the field via an interface.
+func (v *TransitionStageTransitionModelVersionStageModelVersion) GetCreatedAt() time.Time {
+	return v.ModelVersionFields.CreatedAt
+}
+
+func (v *TransitionStageTransitionModelVersionStageModelVersion) UnmarshalJSON(b []byte) error {
+
+	if string(b) == "null" {
+		return nil
+	}
+
+	var firstPass struct {
+		*TransitionStageTransitionModelVersionStageModelVersion
+		graphql.NoUnmarshalJSON
+	}
+	firstPass.TransitionStageTransitionModelVersionStageModelVersion = v
+
+	err := json.Unmarshal(b, &firstPass)
+	if err != nil {
+		return err
+	}
+
+	err = json.Unmarshal(
+		b, &v.ModelVersionFields)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+type __premarshalTransitionStageTransitionModelVersionStageModelVersion struct {
+	Id string `json:"id"`
+
+	ModelName string `json:"modelName"`
+
+	Version int `json:"version"`
+
+	Stage Stage `json:"stage"`
+
+	ArtifactUri string `json:"artifactUri"`
+
+	ArtifactDigest string `json:"artifactDigest"`
+
+	RunId string `json:"runId"`
+
+	Framework string `json:"framework"`
+
+	Aliases []string `json:"aliases"`
+
+	Description string `json:"description"`
+
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+func (v *TransitionStageTransitionModelVersionStageModelVersion) MarshalJSON() ([]byte, error) {
+	premarshaled, err := v.__premarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(premarshaled)
+}
+
+func (v *TransitionStageTransitionModelVersionStageModelVersion) __premarshalJSON() (*__premarshalTransitionStageTransitionModelVersionStageModelVersion, error) {
+	var retval __premarshalTransitionStageTransitionModelVersionStageModelVersion
+
+	retval.Id = v.ModelVersionFields.Id
+	retval.ModelName = v.ModelVersionFields.ModelName
+	retval.Version = v.ModelVersionFields.Version
+	retval.Stage = v.ModelVersionFields.Stage
+	retval.ArtifactUri = v.ModelVersionFields.ArtifactUri
+	retval.ArtifactDigest = v.ModelVersionFields.ArtifactDigest
+	retval.RunId = v.ModelVersionFields.RunId
+	retval.Framework = v.ModelVersionFields.Framework
+	retval.Aliases = v.ModelVersionFields.Aliases
+	retval.Description = v.ModelVersionFields.Description
+	retval.CreatedAt = v.ModelVersionFields.CreatedAt
+	return &retval, nil
+}
+
+// Who or what started a run.
+type TriggerInput struct {
+	// How the run was started.
+	Kind *TriggerKind `json:"kind"`
+	// Who started it.
+	Actor *string `json:"actor"`
+	// ID in the external system.
+	ExternalId *string `json:"externalId"`
+	// Link to the external system.
+	Url *string `json:"url"`
+}
+
+// GetKind returns TriggerInput.Kind, and is useful for accessing the field via an interface.
+func (v *TriggerInput) GetKind() *TriggerKind { return v.Kind }
+
+// GetActor returns TriggerInput.Actor, and is useful for accessing the field via an interface.
+func (v *TriggerInput) GetActor() *string { return v.Actor }
+
+// GetExternalId returns TriggerInput.ExternalId, and is useful for accessing the field via an interface.
+func (v *TriggerInput) GetExternalId() *string { return v.ExternalId }
+
+// GetUrl returns TriggerInput.Url, and is useful for accessing the field via an interface.
+func (v *TriggerInput) GetUrl() *string { return v.Url }
+
+// How a run was started.
+type TriggerKind string
+
+const (
+	TriggerKindManual       TriggerKind = "MANUAL"
+	TriggerKindCi           TriggerKind = "CI"
+	TriggerKindSchedule     TriggerKind = "SCHEDULE"
+	TriggerKindOrchestrator TriggerKind = "ORCHESTRATOR"
+)
+
+var AllTriggerKind = []TriggerKind{
+	TriggerKindManual,
+	TriggerKindCi,
+	TriggerKindSchedule,
+	TriggerKindOrchestrator,
+}
+
+// __AddRunOutputsInput is used internally by genqlient
+type __AddRunOutputsInput struct {
+	Input AddRunOutputsInput `json:"input"`
+}
+
+// GetInput returns __AddRunOutputsInput.Input, and is useful for accessing the field via an interface.
+func (v *__AddRunOutputsInput) GetInput() AddRunOutputsInput { return v.Input }
+
+// __CompareRunsInput is used internally by genqlient
+type __CompareRunsInput struct {
+	Ids []string `json:"ids"`
+}
+
+// GetIds returns __CompareRunsInput.Ids, and is useful for accessing the field via an interface.
+func (v *__CompareRunsInput) GetIds() []string { return v.Ids }
+
+// __DiffModelVersionsInput is used internally by genqlient
+type __DiffModelVersionsInput struct {
+	Model string `json:"model"`
+	From  int    `json:"from"`
+	To    int    `json:"to"`
+}
+
+// GetModel returns __DiffModelVersionsInput.Model, and is useful for accessing the field via an interface.
+func (v *__DiffModelVersionsInput) GetModel() string { return v.Model }
+
+// GetFrom returns __DiffModelVersionsInput.From, and is useful for accessing the field via an interface.
+func (v *__DiffModelVersionsInput) GetFrom() int { return v.From }
+
+// GetTo returns __DiffModelVersionsInput.To, and is useful for accessing the field via an interface.
+func (v *__DiffModelVersionsInput) GetTo() int { return v.To }
+
+// __FinishRunInput is used internally by genqlient
+type __FinishRunInput struct {
+	Input FinishRunInput `json:"input"`
+}
+
+// GetInput returns __FinishRunInput.Input, and is useful for accessing the field via an interface.
+func (v *__FinishRunInput) GetInput() FinishRunInput { return v.Input }
+
+// __GetModelVersionInput is used internally by genqlient
+type __GetModelVersionInput struct {
+	Model   string  `json:"model"`
+	Version *int    `json:"version"`
+	Stage   *Stage  `json:"stage"`
+	Alias   *string `json:"alias"`
+}
+
+// GetModel returns __GetModelVersionInput.Model, and is useful for accessing the field via an interface.
+func (v *__GetModelVersionInput) GetModel() string { return v.Model }
+
+// GetVersion returns __GetModelVersionInput.Version, and is useful for accessing the field via an interface.
+func (v *__GetModelVersionInput) GetVersion() *int { return v.Version }
+
+// GetStage returns __GetModelVersionInput.Stage, and is useful for accessing the field via an interface.
+func (v *__GetModelVersionInput) GetStage() *Stage { return v.Stage }
+
+// GetAlias returns __GetModelVersionInput.Alias, and is useful for accessing the field via an interface.
+func (v *__GetModelVersionInput) GetAlias() *string { return v.Alias }
+
+// __ImpactInput is used internally by genqlient
+type __ImpactInput struct {
+	Of string `json:"of"`
+}
+
+// GetOf returns __ImpactInput.Of, and is useful for accessing the field via an interface.
+func (v *__ImpactInput) GetOf() string { return v.Of }
+
+// __ImportDatasetVersionInput is used internally by genqlient
+type __ImportDatasetVersionInput struct {
+	Input RegisterDatasetVersionInput `json:"input"`
+}
+
+// GetInput returns __ImportDatasetVersionInput.Input, and is useful for accessing the field via an interface.
+func (v *__ImportDatasetVersionInput) GetInput() RegisterDatasetVersionInput { return v.Input }
+
+// __ImportFinishRunInput is used internally by genqlient
+type __ImportFinishRunInput struct {
+	Input FinishRunInput `json:"input"`
+}
+
+// GetInput returns __ImportFinishRunInput.Input, and is useful for accessing the field via an interface.
+func (v *__ImportFinishRunInput) GetInput() FinishRunInput { return v.Input }
+
+// __ImportRunOutputsInput is used internally by genqlient
+type __ImportRunOutputsInput struct {
+	Input AddRunOutputsInput `json:"input"`
+}
+
+// GetInput returns __ImportRunOutputsInput.Input, and is useful for accessing the field via an interface.
+func (v *__ImportRunOutputsInput) GetInput() AddRunOutputsInput { return v.Input }
+
+// __ImportStartRunInput is used internally by genqlient
+type __ImportStartRunInput struct {
+	Input          StartRunInput `json:"input"`
+	IdempotencyKey *string       `json:"idempotencyKey"`
+}
+
+// GetInput returns __ImportStartRunInput.Input, and is useful for accessing the field via an interface.
+func (v *__ImportStartRunInput) GetInput() StartRunInput { return v.Input }
+
+// GetIdempotencyKey returns __ImportStartRunInput.IdempotencyKey, and is useful for accessing the field via an interface.
+func (v *__ImportStartRunInput) GetIdempotencyKey() *string { return v.IdempotencyKey }
+
+// __LatestModelVersionInput is used internally by genqlient
+type __LatestModelVersionInput struct {
+	Name string `json:"name"`
+}
+
+// GetName returns __LatestModelVersionInput.Name, and is useful for accessing the field via an interface.
+func (v *__LatestModelVersionInput) GetName() string { return v.Name }
+
+// __LineageInput is used internally by genqlient
+type __LineageInput struct {
+	Of        string     `json:"of"`
+	Direction *Direction `json:"direction"`
+	Depth     *int       `json:"depth"`
+}
+
+// GetOf returns __LineageInput.Of, and is useful for accessing the field via an interface.
+func (v *__LineageInput) GetOf() string { return v.Of }
+
+// GetDirection returns __LineageInput.Direction, and is useful for accessing the field via an interface.
+func (v *__LineageInput) GetDirection() *Direction { return v.Direction }
+
+// GetDepth returns __LineageInput.Depth, and is useful for accessing the field via an interface.
+func (v *__LineageInput) GetDepth() *int { return v.Depth }
+
+// __ListModelsInput is used internally by genqlient
+type __ListModelsInput struct {
+	First *int    `json:"first"`
+	After *string `json:"after"`
+}
+
+// GetFirst returns __ListModelsInput.First, and is useful for accessing the field via an interface.
+func (v *__ListModelsInput) GetFirst() *int { return v.First }
+
+// GetAfter returns __ListModelsInput.After, and is useful for accessing the field via an interface.
+func (v *__ListModelsInput) GetAfter() *string { return v.After }
+
+// __LogRunMetricsInput is used internally by genqlient
+type __LogRunMetricsInput struct {
+	Input LogMetricsInput `json:"input"`
+}
+
+// GetInput returns __LogRunMetricsInput.Input, and is useful for accessing the field via an interface.
+func (v *__LogRunMetricsInput) GetInput() LogMetricsInput { return v.Input }
+
+// __LogRunParamsInput is used internally by genqlient
+type __LogRunParamsInput struct {
+	Input LogParamsInput `json:"input"`
+}
+
+// GetInput returns __LogRunParamsInput.Input, and is useful for accessing the field via an interface.
+func (v *__LogRunParamsInput) GetInput() LogParamsInput { return v.Input }
+
+// __ModelHistoryInput is used internally by genqlient
+type __ModelHistoryInput struct {
+	Name  string  `json:"name"`
+	First *int    `json:"first"`
+	After *string `json:"after"`
+}
+
+// GetName returns __ModelHistoryInput.Name, and is useful for accessing the field via an interface.
+func (v *__ModelHistoryInput) GetName() string { return v.Name }
+
+// GetFirst returns __ModelHistoryInput.First, and is useful for accessing the field via an interface.
+func (v *__ModelHistoryInput) GetFirst() *int { return v.First }
+
+// GetAfter returns __ModelHistoryInput.After, and is useful for accessing the field via an interface.
+func (v *__ModelHistoryInput) GetAfter() *string { return v.After }
+
 // __ModelInput is used internally by genqlient
 type __ModelInput struct {
 	Name string `json:"name"`
@@ -41,6 +11475,785 @@ type __ModelInput struct {
 
 // GetName returns __ModelInput.Name, and is useful for accessing the field via an interface.
 func (v *__ModelInput) GetName() string { return v.Name }
+
+// __RegisterCodeVersionInput is used internally by genqlient
+type __RegisterCodeVersionInput struct {
+	Input RegisterCodeVersionInput `json:"input"`
+}
+
+// GetInput returns __RegisterCodeVersionInput.Input, and is useful for accessing the field via an interface.
+func (v *__RegisterCodeVersionInput) GetInput() RegisterCodeVersionInput { return v.Input }
+
+// __RegisterDatasetVersionInput is used internally by genqlient
+type __RegisterDatasetVersionInput struct {
+	Input RegisterDatasetVersionInput `json:"input"`
+}
+
+// GetInput returns __RegisterDatasetVersionInput.Input, and is useful for accessing the field via an interface.
+func (v *__RegisterDatasetVersionInput) GetInput() RegisterDatasetVersionInput { return v.Input }
+
+// __RegisterEnvironmentInput is used internally by genqlient
+type __RegisterEnvironmentInput struct {
+	Input RegisterEnvironmentInput `json:"input"`
+}
+
+// GetInput returns __RegisterEnvironmentInput.Input, and is useful for accessing the field via an interface.
+func (v *__RegisterEnvironmentInput) GetInput() RegisterEnvironmentInput { return v.Input }
+
+// __RegisterSplitsInput is used internally by genqlient
+type __RegisterSplitsInput struct {
+	Input RegisterSplitsInput `json:"input"`
+}
+
+// GetInput returns __RegisterSplitsInput.Input, and is useful for accessing the field via an interface.
+func (v *__RegisterSplitsInput) GetInput() RegisterSplitsInput { return v.Input }
+
+// __RollbackModelInput is used internally by genqlient
+type __RollbackModelInput struct {
+	Input RollbackModelInput `json:"input"`
+}
+
+// GetInput returns __RollbackModelInput.Input, and is useful for accessing the field via an interface.
+func (v *__RollbackModelInput) GetInput() RollbackModelInput { return v.Input }
+
+// __SetRunTagsInput is used internally by genqlient
+type __SetRunTagsInput struct {
+	Input SetRunTagsInput `json:"input"`
+}
+
+// GetInput returns __SetRunTagsInput.Input, and is useful for accessing the field via an interface.
+func (v *__SetRunTagsInput) GetInput() SetRunTagsInput { return v.Input }
+
+// __StartRunInput is used internally by genqlient
+type __StartRunInput struct {
+	Input StartRunInput `json:"input"`
+}
+
+// GetInput returns __StartRunInput.Input, and is useful for accessing the field via an interface.
+func (v *__StartRunInput) GetInput() StartRunInput { return v.Input }
+
+// __TransitionStageInput is used internally by genqlient
+type __TransitionStageInput struct {
+	Input TransitionModelVersionStageInput `json:"input"`
+}
+
+// GetInput returns __TransitionStageInput.Input, and is useful for accessing the field via an interface.
+func (v *__TransitionStageInput) GetInput() TransitionModelVersionStageInput { return v.Input }
+
+// The mutation executed by AddRunOutputs.
+const AddRunOutputs_Operation = `
+mutation AddRunOutputs ($input: AddRunOutputsInput!) {
+	addRunOutputs(input: $input) {
+		id
+	}
+}
+`
+
+func AddRunOutputs(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	input AddRunOutputsInput,
+) (data_ *AddRunOutputsResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "AddRunOutputs",
+		Query:  AddRunOutputs_Operation,
+		Variables: &__AddRunOutputsInput{
+			Input: input,
+		},
+	}
+
+	data_ = &AddRunOutputsResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by CompareRuns.
+const CompareRuns_Operation = `
+query CompareRuns ($ids: [ID!]!) {
+	compareRuns(ids: $ids) {
+		runs {
+			id
+			label
+			experimentName
+			status
+		}
+		params {
+			key
+			values
+			differs
+		}
+		metrics {
+			key
+			lastValues
+			bestIndex
+			higherIsBetter
+			differs
+		}
+	}
+}
+`
+
+func CompareRuns(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	ids []string,
+) (data_ *CompareRunsResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "CompareRuns",
+		Query:  CompareRuns_Operation,
+		Variables: &__CompareRunsInput{
+			Ids: ids,
+		},
+	}
+
+	data_ = &CompareRunsResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by DiffModelVersions.
+const DiffModelVersions_Operation = `
+query DiffModelVersions ($model: String!, $from: Int!, $to: Int!) {
+	diffModelVersions(model: $model, from: $from, to: $to) {
+		from {
+			id
+			label
+		}
+		to {
+			id
+			label
+		}
+		fromRun {
+			id
+			label
+		}
+		toRun {
+			id
+			label
+		}
+		data {
+			... ChangeFields
+		}
+		features {
+			... ChangeFields
+		}
+		code {
+			... ChangeFields
+		}
+		environment {
+			name
+			kind
+			before
+			after
+		}
+		params {
+			key
+			kind
+			before
+			after
+		}
+		metrics {
+			key
+			before
+			after
+			delta
+		}
+	}
+}
+fragment ChangeFields on Change {
+	kind
+	before {
+		__typename
+		... NodeRef
+	}
+	after {
+		__typename
+		... NodeRef
+	}
+}
+fragment NodeRef on Node {
+	id
+	kind
+	label
+}
+`
+
+func DiffModelVersions(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	model string,
+	from int,
+	to int,
+) (data_ *DiffModelVersionsResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "DiffModelVersions",
+		Query:  DiffModelVersions_Operation,
+		Variables: &__DiffModelVersionsInput{
+			Model: model,
+			From:  from,
+			To:    to,
+		},
+	}
+
+	data_ = &DiffModelVersionsResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by FinishRun.
+const FinishRun_Operation = `
+mutation FinishRun ($input: FinishRunInput!) {
+	finishRun(input: $input) {
+		id
+		status
+		startedAt
+		endedAt
+	}
+}
+`
+
+func FinishRun(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	input FinishRunInput,
+) (data_ *FinishRunResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "FinishRun",
+		Query:  FinishRun_Operation,
+		Variables: &__FinishRunInput{
+			Input: input,
+		},
+	}
+
+	data_ = &FinishRunResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by GetModelVersion.
+const GetModelVersion_Operation = `
+query GetModelVersion ($model: String!, $version: Int, $stage: Stage, $alias: String) {
+	modelVersion(model: $model, version: $version, stage: $stage, alias: $alias) {
+		... ModelVersionFields
+	}
+}
+fragment ModelVersionFields on ModelVersion {
+	id
+	modelName
+	version
+	stage
+	artifactUri
+	artifactDigest
+	runId
+	framework
+	aliases
+	description
+	createdAt
+}
+`
+
+// One version by exactly one of version, stage or alias.
+func GetModelVersion(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	model string,
+	version *int,
+	stage *Stage,
+	alias *string,
+) (data_ *GetModelVersionResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "GetModelVersion",
+		Query:  GetModelVersion_Operation,
+		Variables: &__GetModelVersionInput{
+			Model:   model,
+			Version: version,
+			Stage:   stage,
+			Alias:   alias,
+		},
+	}
+
+	data_ = &GetModelVersionResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by Impact.
+const Impact_Operation = `
+query Impact ($of: ID!) {
+	impact(of: $of) {
+		of {
+			__typename
+			... NodeRef
+		}
+		runs {
+			id
+			label
+			status
+		}
+		data {
+			__typename
+			... NodeRef
+		}
+		modelVersions {
+			stage
+			versions {
+				id
+				modelName
+				version
+				label
+			}
+		}
+		deployments {
+			id
+			modelName
+			version
+			environment
+			status
+		}
+		total
+		truncated
+	}
+}
+fragment NodeRef on Node {
+	id
+	kind
+	label
+}
+`
+
+func Impact(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	of string,
+) (data_ *ImpactResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "Impact",
+		Query:  Impact_Operation,
+		Variables: &__ImpactInput{
+			Of: of,
+		},
+	}
+
+	data_ = &ImpactResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by ImportDatasetVersion.
+const ImportDatasetVersion_Operation = `
+mutation ImportDatasetVersion ($input: RegisterDatasetVersionInput!) {
+	registerDatasetVersion(input: $input) {
+		id
+		datasetName
+		version
+		digest
+	}
+}
+`
+
+func ImportDatasetVersion(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	input RegisterDatasetVersionInput,
+) (data_ *ImportDatasetVersionResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "ImportDatasetVersion",
+		Query:  ImportDatasetVersion_Operation,
+		Variables: &__ImportDatasetVersionInput{
+			Input: input,
+		},
+	}
+
+	data_ = &ImportDatasetVersionResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by ImportFinishRun.
+const ImportFinishRun_Operation = `
+mutation ImportFinishRun ($input: FinishRunInput!) {
+	finishRun(input: $input) {
+		id
+		status
+	}
+}
+`
+
+func ImportFinishRun(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	input FinishRunInput,
+) (data_ *ImportFinishRunResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "ImportFinishRun",
+		Query:  ImportFinishRun_Operation,
+		Variables: &__ImportFinishRunInput{
+			Input: input,
+		},
+	}
+
+	data_ = &ImportFinishRunResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by ImportRunOutputs.
+const ImportRunOutputs_Operation = `
+mutation ImportRunOutputs ($input: AddRunOutputsInput!) {
+	addRunOutputs(input: $input) {
+		id
+	}
+}
+`
+
+func ImportRunOutputs(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	input AddRunOutputsInput,
+) (data_ *ImportRunOutputsResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "ImportRunOutputs",
+		Query:  ImportRunOutputs_Operation,
+		Variables: &__ImportRunOutputsInput{
+			Input: input,
+		},
+	}
+
+	data_ = &ImportRunOutputsResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by ImportStartRun.
+const ImportStartRun_Operation = `
+mutation ImportStartRun ($input: StartRunInput!, $idempotencyKey: String) {
+	startRun(input: $input, idempotencyKey: $idempotencyKey) {
+		id
+		name
+		status
+	}
+}
+`
+
+func ImportStartRun(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	input StartRunInput,
+	idempotencyKey *string,
+) (data_ *ImportStartRunResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "ImportStartRun",
+		Query:  ImportStartRun_Operation,
+		Variables: &__ImportStartRunInput{
+			Input:          input,
+			IdempotencyKey: idempotencyKey,
+		},
+	}
+
+	data_ = &ImportStartRunResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by LatestModelVersion.
+const LatestModelVersion_Operation = `
+query LatestModelVersion ($name: String!) {
+	model(name: $name) {
+		versions(first: 1) {
+			nodes {
+				... ModelVersionFields
+			}
+		}
+	}
+}
+fragment ModelVersionFields on ModelVersion {
+	id
+	modelName
+	version
+	stage
+	artifactUri
+	artifactDigest
+	runId
+	framework
+	aliases
+	description
+	createdAt
+}
+`
+
+// The newest version of a model (versions are newest first).
+func LatestModelVersion(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	name string,
+) (data_ *LatestModelVersionResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "LatestModelVersion",
+		Query:  LatestModelVersion_Operation,
+		Variables: &__LatestModelVersionInput{
+			Name: name,
+		},
+	}
+
+	data_ = &LatestModelVersionResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by Lineage.
+const Lineage_Operation = `
+query Lineage ($of: ID!, $direction: Direction, $depth: Int) {
+	lineage(of: $of, direction: $direction, depth: $depth) {
+		truncated
+		nodes {
+			depth
+			node {
+				__typename
+				... NodeRef
+			}
+		}
+		edges {
+			from
+			to
+			type
+			role
+		}
+	}
+}
+fragment NodeRef on Node {
+	id
+	kind
+	label
+}
+`
+
+func Lineage(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	of string,
+	direction *Direction,
+	depth *int,
+) (data_ *LineageResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "Lineage",
+		Query:  Lineage_Operation,
+		Variables: &__LineageInput{
+			Of:        of,
+			Direction: direction,
+			Depth:     depth,
+		},
+	}
+
+	data_ = &LineageResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by ListModels.
+const ListModels_Operation = `
+query ListModels ($first: Int, $after: String) {
+	models(first: $first, after: $after) {
+		nodes {
+			name
+			description
+			versions(first: 1) {
+				nodes {
+					version
+					stage
+				}
+			}
+			production: version(stage: PRODUCTION) {
+				version
+			}
+			aliases {
+				alias
+				version
+			}
+		}
+		pageInfo {
+			hasNextPage
+			endCursor
+		}
+	}
+}
+`
+
+func ListModels(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	first *int,
+	after *string,
+) (data_ *ListModelsResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "ListModels",
+		Query:  ListModels_Operation,
+		Variables: &__ListModelsInput{
+			First: first,
+			After: after,
+		},
+	}
+
+	data_ = &ListModelsResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by LogRunMetrics.
+const LogRunMetrics_Operation = `
+mutation LogRunMetrics ($input: LogMetricsInput!) {
+	logMetrics(input: $input)
+}
+`
+
+func LogRunMetrics(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	input LogMetricsInput,
+) (data_ *LogRunMetricsResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "LogRunMetrics",
+		Query:  LogRunMetrics_Operation,
+		Variables: &__LogRunMetricsInput{
+			Input: input,
+		},
+	}
+
+	data_ = &LogRunMetricsResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by LogRunParams.
+const LogRunParams_Operation = `
+mutation LogRunParams ($input: LogParamsInput!) {
+	logParams(input: $input) {
+		id
+	}
+}
+`
+
+func LogRunParams(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	input LogParamsInput,
+) (data_ *LogRunParamsResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "LogRunParams",
+		Query:  LogRunParams_Operation,
+		Variables: &__LogRunParamsInput{
+			Input: input,
+		},
+	}
+
+	data_ = &LogRunParamsResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
 
 // The query executed by Model.
 const Model_Operation = `
@@ -66,6 +12279,391 @@ func Model(
 	}
 
 	data_ = &ModelResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The query executed by ModelHistory.
+const ModelHistory_Operation = `
+query ModelHistory ($name: String!, $first: Int, $after: String) {
+	model(name: $name) {
+		name
+		versions(first: $first, after: $after) {
+			nodes {
+				version
+				transitions {
+					from
+					to
+					actor
+					reason
+					at
+				}
+			}
+			pageInfo {
+				hasNextPage
+				endCursor
+			}
+		}
+	}
+}
+`
+
+// Every version's stage audit trail, for `model history`.
+func ModelHistory(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	name string,
+	first *int,
+	after *string,
+) (data_ *ModelHistoryResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "ModelHistory",
+		Query:  ModelHistory_Operation,
+		Variables: &__ModelHistoryInput{
+			Name:  name,
+			First: first,
+			After: after,
+		},
+	}
+
+	data_ = &ModelHistoryResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by RegisterCodeVersion.
+const RegisterCodeVersion_Operation = `
+mutation RegisterCodeVersion ($input: RegisterCodeVersionInput!) {
+	registerCodeVersion(input: $input) {
+		id
+		repository
+		commit
+		branch
+		dirty
+		diffDigest
+	}
+}
+`
+
+func RegisterCodeVersion(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	input RegisterCodeVersionInput,
+) (data_ *RegisterCodeVersionResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "RegisterCodeVersion",
+		Query:  RegisterCodeVersion_Operation,
+		Variables: &__RegisterCodeVersionInput{
+			Input: input,
+		},
+	}
+
+	data_ = &RegisterCodeVersionResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by RegisterDatasetVersion.
+const RegisterDatasetVersion_Operation = `
+mutation RegisterDatasetVersion ($input: RegisterDatasetVersionInput!) {
+	registerDatasetVersion(input: $input) {
+		id
+		datasetName
+		version
+		uri
+		digest
+		format
+		rows
+		schema {
+			name
+			type
+		}
+		derivedFrom {
+			__typename
+			id
+		}
+	}
+}
+`
+
+func RegisterDatasetVersion(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	input RegisterDatasetVersionInput,
+) (data_ *RegisterDatasetVersionResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "RegisterDatasetVersion",
+		Query:  RegisterDatasetVersion_Operation,
+		Variables: &__RegisterDatasetVersionInput{
+			Input: input,
+		},
+	}
+
+	data_ = &RegisterDatasetVersionResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by RegisterEnvironment.
+const RegisterEnvironment_Operation = `
+mutation RegisterEnvironment ($input: RegisterEnvironmentInput!) {
+	registerEnvironment(input: $input) {
+		id
+		language
+		languageVersion
+	}
+}
+`
+
+func RegisterEnvironment(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	input RegisterEnvironmentInput,
+) (data_ *RegisterEnvironmentResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "RegisterEnvironment",
+		Query:  RegisterEnvironment_Operation,
+		Variables: &__RegisterEnvironmentInput{
+			Input: input,
+		},
+	}
+
+	data_ = &RegisterEnvironmentResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by RegisterSplits.
+const RegisterSplits_Operation = `
+mutation RegisterSplits ($input: RegisterSplitsInput!) {
+	registerSplits(input: $input) {
+		id
+		datasetVersionId
+		name
+		digest
+		rows
+		fraction
+		strategy
+		seed
+	}
+}
+`
+
+func RegisterSplits(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	input RegisterSplitsInput,
+) (data_ *RegisterSplitsResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "RegisterSplits",
+		Query:  RegisterSplits_Operation,
+		Variables: &__RegisterSplitsInput{
+			Input: input,
+		},
+	}
+
+	data_ = &RegisterSplitsResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by RollbackModel.
+const RollbackModel_Operation = `
+mutation RollbackModel ($input: RollbackModelInput!) {
+	rollbackModel(input: $input) {
+		... ModelVersionFields
+	}
+}
+fragment ModelVersionFields on ModelVersion {
+	id
+	modelName
+	version
+	stage
+	artifactUri
+	artifactDigest
+	runId
+	framework
+	aliases
+	description
+	createdAt
+}
+`
+
+func RollbackModel(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	input RollbackModelInput,
+) (data_ *RollbackModelResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "RollbackModel",
+		Query:  RollbackModel_Operation,
+		Variables: &__RollbackModelInput{
+			Input: input,
+		},
+	}
+
+	data_ = &RollbackModelResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by SetRunTags.
+const SetRunTags_Operation = `
+mutation SetRunTags ($input: SetRunTagsInput!) {
+	setRunTags(input: $input) {
+		id
+	}
+}
+`
+
+func SetRunTags(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	input SetRunTagsInput,
+) (data_ *SetRunTagsResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "SetRunTags",
+		Query:  SetRunTags_Operation,
+		Variables: &__SetRunTagsInput{
+			Input: input,
+		},
+	}
+
+	data_ = &SetRunTagsResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by StartRun.
+const StartRun_Operation = `
+mutation StartRun ($input: StartRunInput!) {
+	startRun(input: $input) {
+		id
+		name
+		experimentName
+		status
+		startedAt
+	}
+}
+`
+
+func StartRun(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	input StartRunInput,
+) (data_ *StartRunResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "StartRun",
+		Query:  StartRun_Operation,
+		Variables: &__StartRunInput{
+			Input: input,
+		},
+	}
+
+	data_ = &StartRunResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
+// The mutation executed by TransitionStage.
+const TransitionStage_Operation = `
+mutation TransitionStage ($input: TransitionModelVersionStageInput!) {
+	transitionModelVersionStage(input: $input) {
+		... ModelVersionFields
+	}
+}
+fragment ModelVersionFields on ModelVersion {
+	id
+	modelName
+	version
+	stage
+	artifactUri
+	artifactDigest
+	runId
+	framework
+	aliases
+	description
+	createdAt
+}
+`
+
+func TransitionStage(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	input TransitionModelVersionStageInput,
+) (data_ *TransitionStageResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "TransitionStage",
+		Query:  TransitionStage_Operation,
+		Variables: &__TransitionStageInput{
+			Input: input,
+		},
+	}
+
+	data_ = &TransitionStageResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(

@@ -18,6 +18,13 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := newRootCommand().ExecuteContext(ctx); err != nil {
+		if code, msg, ok := commandExit(err); ok { // run exec: the command's exit status
+			if msg != "" {
+				fmt.Fprintln(os.Stderr, "pedigree:", msg)
+			}
+			stop()
+			os.Exit(code)
+		}
 		fmt.Fprintln(os.Stderr, "pedigree:", err)
 		os.Exit(exitCode(err))
 	}
@@ -31,7 +38,9 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newServeCommand(), newExportCommand(), newImportCommand(), newMigrateCommand(), newWatchCommand(),
-		newArtifactCommand(), newModelCommand(), newVerifyCommand(), newGCCommand())
+		newArtifactCommand(), newModelCommand(), newVerifyCommand(), newGCCommand(),
+		newLineageCommand(), newImpactCommand(), newCompareCommand(), newDiffCommand(),
+		newRunCommand(), newDatasetCommand())
 	return root
 }
 

@@ -102,8 +102,10 @@ func newImportCommand() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "import",
-		Short: "Read a dump into an empty store",
+		Short: "Read a dump into an empty store; import dvc and git-lfs record other tools' data on a server",
 		Long: `Read a dump written by pedigree export into a store, which must be empty.
+Its subcommands instead record other tools' data on a server: pedigree import dvc
+a DVC pipeline's dvc.lock, pedigree import git-lfs Git LFS pointers (see their --help).
 
 The import writes in batches: if it fails part-way, the store holds part of the dump;
 wipe it before importing again. An embedded store must not be open in a running server.`,
@@ -114,6 +116,8 @@ wipe it before importing again. An embedded store must not be open in a running 
 	}
 	bindStoreFlags(cmd.Flags(), &f)
 	cmd.Flags().StringVarP(&in, "input", "i", "-", "dump file to read; - for standard input")
+	// Importers from other tools talk to a server, not a store.
+	cmd.AddCommand(newImportDVCCommand(), newImportLFSCommand())
 	return cmd
 }
 
