@@ -8799,6 +8799,89 @@ type ListModelsResponse struct {
 // GetModels returns ListModelsResponse.Models, and is useful for accessing the field via an interface.
 func (v *ListModelsResponse) GetModels() ListModelsModelsModelConnection { return v.Models }
 
+// ListRunsResponse is returned by ListRuns on success.
+type ListRunsResponse struct {
+	// Runs matching a filter, newest first unless ordered otherwise.
+	// BAD_USER_INPUT (field filter or orderBy) says where an expression is wrong.
+	Runs ListRunsRunsRunConnection `json:"runs"`
+}
+
+// GetRuns returns ListRunsResponse.Runs, and is useful for accessing the field via an interface.
+func (v *ListRunsResponse) GetRuns() ListRunsRunsRunConnection { return v.Runs }
+
+// ListRunsRunsRunConnection includes the requested fields of the GraphQL type RunConnection.
+// The GraphQL type's documentation follows.
+//
+// A page of runs.
+type ListRunsRunsRunConnection struct {
+	// The runs of the page (same as edges.node; cheaper for large pages).
+	Nodes []ListRunsRunsRunConnectionNodesRun `json:"nodes"`
+	// Paging.
+	PageInfo ListRunsRunsRunConnectionPageInfo `json:"pageInfo"`
+}
+
+// GetNodes returns ListRunsRunsRunConnection.Nodes, and is useful for accessing the field via an interface.
+func (v *ListRunsRunsRunConnection) GetNodes() []ListRunsRunsRunConnectionNodesRun { return v.Nodes }
+
+// GetPageInfo returns ListRunsRunsRunConnection.PageInfo, and is useful for accessing the field via an interface.
+func (v *ListRunsRunsRunConnection) GetPageInfo() ListRunsRunsRunConnectionPageInfo {
+	return v.PageInfo
+}
+
+// ListRunsRunsRunConnectionNodesRun includes the requested fields of the GraphQL type Run.
+// The GraphQL type's documentation follows.
+//
+// One execution of training, evaluation or any step that consumes and produces nodes.
+type ListRunsRunsRunConnectionNodesRun struct {
+	// ID, run:…, server-assigned and time-ordered.
+	Id string `json:"id"`
+	// Run name, if given.
+	Name string `json:"name"`
+	// Name of the experiment.
+	ExperimentName string `json:"experimentName"`
+	// Status.
+	Status RunStatus `json:"status"`
+	// When the run started.
+	StartedAt time.Time `json:"startedAt"`
+	// When the run ended; null while running.
+	EndedAt *time.Time `json:"endedAt"`
+}
+
+// GetId returns ListRunsRunsRunConnectionNodesRun.Id, and is useful for accessing the field via an interface.
+func (v *ListRunsRunsRunConnectionNodesRun) GetId() string { return v.Id }
+
+// GetName returns ListRunsRunsRunConnectionNodesRun.Name, and is useful for accessing the field via an interface.
+func (v *ListRunsRunsRunConnectionNodesRun) GetName() string { return v.Name }
+
+// GetExperimentName returns ListRunsRunsRunConnectionNodesRun.ExperimentName, and is useful for accessing the field via an interface.
+func (v *ListRunsRunsRunConnectionNodesRun) GetExperimentName() string { return v.ExperimentName }
+
+// GetStatus returns ListRunsRunsRunConnectionNodesRun.Status, and is useful for accessing the field via an interface.
+func (v *ListRunsRunsRunConnectionNodesRun) GetStatus() RunStatus { return v.Status }
+
+// GetStartedAt returns ListRunsRunsRunConnectionNodesRun.StartedAt, and is useful for accessing the field via an interface.
+func (v *ListRunsRunsRunConnectionNodesRun) GetStartedAt() time.Time { return v.StartedAt }
+
+// GetEndedAt returns ListRunsRunsRunConnectionNodesRun.EndedAt, and is useful for accessing the field via an interface.
+func (v *ListRunsRunsRunConnectionNodesRun) GetEndedAt() *time.Time { return v.EndedAt }
+
+// ListRunsRunsRunConnectionPageInfo includes the requested fields of the GraphQL type PageInfo.
+// The GraphQL type's documentation follows.
+//
+// Cursor information of a connection page (forward pagination only).
+type ListRunsRunsRunConnectionPageInfo struct {
+	// Whether more items follow endCursor.
+	HasNextPage bool `json:"hasNextPage"`
+	// Cursor of the last item of the page; pass it as `after` for the next page.
+	EndCursor *string `json:"endCursor"`
+}
+
+// GetHasNextPage returns ListRunsRunsRunConnectionPageInfo.HasNextPage, and is useful for accessing the field via an interface.
+func (v *ListRunsRunsRunConnectionPageInfo) GetHasNextPage() bool { return v.HasNextPage }
+
+// GetEndCursor returns ListRunsRunsRunConnectionPageInfo.EndCursor, and is useful for accessing the field via an interface.
+func (v *ListRunsRunsRunConnectionPageInfo) GetEndCursor() *string { return v.EndCursor }
+
 // Logs a batch of metric values.
 type LogMetricsInput struct {
 	// The run.
@@ -9018,32 +9101,6 @@ type ModelHistoryResponse struct {
 
 // GetModel returns ModelHistoryResponse.Model, and is useful for accessing the field via an interface.
 func (v *ModelHistoryResponse) GetModel() *ModelHistoryModel { return v.Model }
-
-// ModelModel includes the requested fields of the GraphQL type Model.
-// The GraphQL type's documentation follows.
-//
-// A registered model: a name grouping versions, with aliases.
-type ModelModel struct {
-	// ID, model:NAME.
-	Id string `json:"id"`
-	// Name (at most 128 characters), unique.
-	Name string `json:"name"`
-}
-
-// GetId returns ModelModel.Id, and is useful for accessing the field via an interface.
-func (v *ModelModel) GetId() string { return v.Id }
-
-// GetName returns ModelModel.Name, and is useful for accessing the field via an interface.
-func (v *ModelModel) GetName() string { return v.Name }
-
-// ModelResponse is returned by Model on success.
-type ModelResponse struct {
-	// A model by name. NOT_FOUND if absent.
-	Model *ModelModel `json:"model"`
-}
-
-// GetModel returns ModelResponse.Model, and is useful for accessing the field via an interface.
-func (v *ModelResponse) GetModel() *ModelModel { return v.Model }
 
 // ModelVersionFields includes the GraphQL fields of ModelVersion requested by the fragment ModelVersionFields.
 // The GraphQL type's documentation follows.
@@ -11436,6 +11493,30 @@ func (v *__ListModelsInput) GetFirst() *int { return v.First }
 // GetAfter returns __ListModelsInput.After, and is useful for accessing the field via an interface.
 func (v *__ListModelsInput) GetAfter() *string { return v.After }
 
+// __ListRunsInput is used internally by genqlient
+type __ListRunsInput struct {
+	Filter     *string  `json:"filter"`
+	Experiment *string  `json:"experiment"`
+	OrderBy    []string `json:"orderBy"`
+	First      *int     `json:"first"`
+	After      *string  `json:"after"`
+}
+
+// GetFilter returns __ListRunsInput.Filter, and is useful for accessing the field via an interface.
+func (v *__ListRunsInput) GetFilter() *string { return v.Filter }
+
+// GetExperiment returns __ListRunsInput.Experiment, and is useful for accessing the field via an interface.
+func (v *__ListRunsInput) GetExperiment() *string { return v.Experiment }
+
+// GetOrderBy returns __ListRunsInput.OrderBy, and is useful for accessing the field via an interface.
+func (v *__ListRunsInput) GetOrderBy() []string { return v.OrderBy }
+
+// GetFirst returns __ListRunsInput.First, and is useful for accessing the field via an interface.
+func (v *__ListRunsInput) GetFirst() *int { return v.First }
+
+// GetAfter returns __ListRunsInput.After, and is useful for accessing the field via an interface.
+func (v *__ListRunsInput) GetAfter() *string { return v.After }
+
 // __LogRunMetricsInput is used internally by genqlient
 type __LogRunMetricsInput struct {
 	Input LogMetricsInput `json:"input"`
@@ -11467,14 +11548,6 @@ func (v *__ModelHistoryInput) GetFirst() *int { return v.First }
 
 // GetAfter returns __ModelHistoryInput.After, and is useful for accessing the field via an interface.
 func (v *__ModelHistoryInput) GetAfter() *string { return v.After }
-
-// __ModelInput is used internally by genqlient
-type __ModelInput struct {
-	Name string `json:"name"`
-}
-
-// GetName returns __ModelInput.Name, and is useful for accessing the field via an interface.
-func (v *__ModelInput) GetName() string { return v.Name }
 
 // __RegisterCodeVersionInput is used internally by genqlient
 type __RegisterCodeVersionInput struct {
@@ -12189,6 +12262,59 @@ func ListModels(
 	return data_, err_
 }
 
+// The query executed by ListRuns.
+const ListRuns_Operation = `
+query ListRuns ($filter: String, $experiment: String, $orderBy: [String!], $first: Int, $after: String) {
+	runs(filter: $filter, experiment: $experiment, orderBy: $orderBy, first: $first, after: $after) {
+		nodes {
+			id
+			name
+			experimentName
+			status
+			startedAt
+			endedAt
+		}
+		pageInfo {
+			hasNextPage
+			endCursor
+		}
+	}
+}
+`
+
+func ListRuns(
+	ctx_ context.Context,
+	client_ graphql.Client,
+	filter *string,
+	experiment *string,
+	orderBy []string,
+	first *int,
+	after *string,
+) (data_ *ListRunsResponse, err_ error) {
+	req_ := &graphql.Request{
+		OpName: "ListRuns",
+		Query:  ListRuns_Operation,
+		Variables: &__ListRunsInput{
+			Filter:     filter,
+			Experiment: experiment,
+			OrderBy:    orderBy,
+			First:      first,
+			After:      after,
+		},
+	}
+
+	data_ = &ListRunsResponse{}
+	resp_ := &graphql.Response{Data: data_}
+
+	err_ = client_.MakeRequest(
+		ctx_,
+		req_,
+		resp_,
+	)
+
+	return data_, err_
+}
+
 // The mutation executed by LogRunMetrics.
 const LogRunMetrics_Operation = `
 mutation LogRunMetrics ($input: LogMetricsInput!) {
@@ -12244,41 +12370,6 @@ func LogRunParams(
 	}
 
 	data_ = &LogRunParamsResponse{}
-	resp_ := &graphql.Response{Data: data_}
-
-	err_ = client_.MakeRequest(
-		ctx_,
-		req_,
-		resp_,
-	)
-
-	return data_, err_
-}
-
-// The query executed by Model.
-const Model_Operation = `
-query Model ($name: String!) {
-	model(name: $name) {
-		id
-		name
-	}
-}
-`
-
-func Model(
-	ctx_ context.Context,
-	client_ graphql.Client,
-	name string,
-) (data_ *ModelResponse, err_ error) {
-	req_ := &graphql.Request{
-		OpName: "Model",
-		Query:  Model_Operation,
-		Variables: &__ModelInput{
-			Name: name,
-		},
-	}
-
-	data_ = &ModelResponse{}
 	resp_ := &graphql.Response{Data: data_}
 
 	err_ = client_.MakeRequest(

@@ -98,17 +98,6 @@ func bindClientFlags(fs *pflag.FlagSet, f *clientFlags) {
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar (there is none anyway unless stderr is a terminal and CI is unset)")
 }
 
-// outputFormat checks an --output format flag.
-func outputFormat(v string) (json bool, err error) {
-	switch v {
-	case "", "text":
-		return false, nil
-	case "json":
-		return true, nil
-	}
-	return false, usagef("--output: must be text or json, not %q", v)
-}
-
 // artifactClient talks to a server's /artifacts/ endpoint.
 type artifactClient struct {
 	base  string // http(s)://host[/prefix], without a trailing slash
@@ -387,9 +376,9 @@ a terminal, never when CI is set or with --quiet.`,
 
 func newArtifactPushCommand() *cobra.Command {
 	var (
-		f       clientFlags
-		digest  string
-		outputF string
+		f      clientFlags
+		digest string
+		out    outputFlag
 	)
 	cmd := &cobra.Command{
 		Use:   "push FILE",
@@ -403,20 +392,20 @@ a file that is already stored changes nothing.`,
   pedigree artifact push --output json model.pkl`,
 		Args: exactArgs(1, "one FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return cliError(runArtifactPush(cmd, &f, args[0], digest, outputF))
+			return cliError(runArtifactPush(cmd, &f, args[0], digest, &out))
 		},
 	}
 	bindClientFlags(cmd.Flags(), &f)
 	cmd.Flags().StringVar(&digest, "digest", "", "the file's sha256 digest, if known: skips hashing it locally (the server still verifies it)")
-	cmd.Flags().StringVar(&outputF, "output", "text", "text (\"DIGEST URI\") or json ({digest,size,uri})")
+	out.bind(cmd) // table: "DIGEST URI"; json/yaml: {digest,size,uri}
 	return usageCommand(cmd)
 }
 
-func runArtifactPush(cmd *cobra.Command, f *clientFlags, path, digest, output string) error {
-	asJSON, err := outputFormat(output)
-	if err != nil {
+func runArtifactPush(cmd *cobra.Command, f *clientFlags, path, digest string, out *outputFlag) error {
+	if err := out.check(); err != nil {
 		return err
 	}
+	var err error
 	if digest != "" {
 		if digest, err = artifact.ParseDigest("digest", digest); err != nil {
 			return usagef("--digest: must be sha256: followed by 64 hex digits")
@@ -430,15 +419,10 @@ func runArtifactPush(cmd *cobra.Command, f *clientFlags, path, digest, output st
 	if err != nil {
 		return err
 	}
-	return printPushed(cmd.OutOrStdout(), p, asJSON)
-}
-
-func printPushed(w io.Writer, p *pushed, asJSON bool) error {
-	if asJSON {
-		return json.NewEncoder(w).Encode(p)
-	}
-	_, err := fmt.Fprintf(w, "%s %s\n", p.Digest, p.URI)
-	return err
+	return out.print(cmd.OutOrStdout(), p, func(w io.Writer) error {
+		_, err := fmt.Fprintf(w, "%s %s\n", p.Digest, p.URI)
+		return err
+	})
 }
 
 func newArtifactPullCommand() *cobra.Command {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -28,7 +27,7 @@ type modelRegisterOptions struct {
 	file        string
 	framework   string
 	description string
-	output      string
+	output      outputFlag
 }
 
 func newModelCommand() *cobra.Command {
@@ -66,7 +65,7 @@ Prints "model NAME vN (ID)", or the version as JSON with --output json.`,
 	fs.StringVar(&o.file, "file", "", "model file to upload (required)")
 	fs.StringVar(&o.framework, "framework", "", "framework, e.g. xgboost, pytorch")
 	fs.StringVar(&o.description, "description", "", "description of the version")
-	fs.StringVar(&o.output, "output", "text", "text or json")
+	o.output.bind(cmd)
 	return usageCommand(cmd)
 }
 
@@ -87,8 +86,7 @@ const registerWithUpload = `mutation($in: RegisterModelVersionInput!) {
 }`
 
 func runModelRegister(cmd *cobra.Command, o *modelRegisterOptions) error {
-	asJSON, err := outputFormat(o.output)
-	if err != nil {
+	if err := o.output.check(); err != nil {
 		return err
 	}
 	if err := checkFlagName("model", o.model); err != nil {
@@ -136,12 +134,10 @@ func runModelRegister(cmd *cobra.Command, o *modelRegisterOptions) error {
 		return fmt.Errorf("uploaded %s as %s, but the server refused to register it: %w", o.file, up.Digest, err)
 	}
 	mv := out.RegisterModelVersion
-	w := cmd.OutOrStdout()
-	if asJSON {
-		return json.NewEncoder(w).Encode(mv)
-	}
-	_, err = fmt.Fprintf(w, "model %s v%d (%s)\n", mv.ModelName, mv.Version, mv.ID)
-	return err
+	return o.output.print(cmd.OutOrStdout(), mv, func(w io.Writer) error {
+		_, err := fmt.Fprintf(w, "model %s v%d (%s)\n", mv.ModelName, mv.Version, mv.ID)
+		return err
+	})
 }
 
 // The registry commands below (get, list, history, promote, rollback) and

@@ -198,7 +198,7 @@ func newRunCommand() *cobra.Command {
 		Args:  noArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newRunStartCommand(), newRunLogCommand(), newRunFinishCommand(), newRunExecCommand())
+	cmd.AddCommand(newRunStartCommand(), newRunLogCommand(), newRunFinishCommand(), newRunExecCommand(), newRunListCommand())
 	return usageCommand(cmd)
 }
 

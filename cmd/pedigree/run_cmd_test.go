@@ -107,6 +107,15 @@ func TestRunStartLogFinish(t *testing.T) {
 	if !strings.Contains(out, `"id": "run:`) || !strings.Contains(out, `"status": "RUNNING"`) {
 		t.Errorf("run start --output json printed %s", out)
 	}
+
+	// run list: the filter language, as a table.
+	out = mustPedigree(t, nil, "run", "list", srv, "--filter", "metrics.auc > 0.7 and params.lr = '0.1'")
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 2 || !strings.Contains(lines[1], id) || !strings.Contains(lines[1], "FINISHED") {
+		t.Errorf("run list --filter printed\n%s\nwant a header and the one matching run %s", out, id)
+	}
+	if out := mustPedigree(t, nil, "run", "list", srv, "--filter", "metrics.auc > 0.9"); strings.Contains(out, id) {
+		t.Errorf("run list with a filter no run matches printed\n%s", out)
+	}
 }
 
 func TestRunBadInput(t *testing.T) {
@@ -132,6 +141,8 @@ func TestRunBadInput(t *testing.T) {
 		{[]string{"run", "finish", unknown}, 1, "not found"},
 		{[]string{"run", "finish", id, "--status", "DONE"}, 2, "--status"},
 		{[]string{"run", "exec", "--experiment", "e"}, 2, "expected a command"},
+		{[]string{"run", "list", "--filter", "metrics.auc >"}, 1, "filter:"},
+		{[]string{"run", "list", "--limit", "0"}, 2, "--limit"},
 	} {
 		_, _, err := runPedigree(t, nil, append(tc.args, srv)...)
 		if err == nil || exitCode(err) != tc.code || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
