@@ -45,7 +45,9 @@ test: web check-generated cypherlint
 	$(MAKE) test-python
 
 test-web: build
+	cd web && npx vitest run
 	web/e2e/with-server.sh $(BIN) node web/e2e/graphiql.smoke.mjs
+	web/e2e/with-server.sh $(BIN) node web/e2e/app.e2e.mjs
 
 # The Python client's tests start their own servers from the binary just built.
 test-python: build

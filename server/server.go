@@ -62,9 +62,7 @@ func New(svc *lineage.Service, opts Options) http.Handler {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	routes.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/graphiql", http.StatusFound)
-	})
+	routes.Handle("GET /{$}", ui)
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", resolvers.NewHandler(svc, resolvers.Options{AllowedOrigins: opts.AllowedOrigins, Logger: opts.Logger, Webhooks: opts.Webhooks, Artifacts: opts.ArtifactStore}))
 	mux.Handle("/", logRequests(opts.Logger, routes))

@@ -63,8 +63,8 @@ func TestRoutes(t *testing.T) {
 			}
 		}
 	}
-	if resp := get(t, srv, "/", ""); resp.Request.URL.Path != "/graphiql" {
-		t.Errorf("GET / ends at %s, want /graphiql", resp.Request.URL.Path)
+	if resp := get(t, srv, "/", ""); resp.Request.URL.Path != "/" || (resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusServiceUnavailable) {
+		t.Errorf("GET / = %d at %s, want the app (200, or 503 when the UI is not built)", resp.StatusCode, resp.Request.URL.Path)
 	}
 }
 

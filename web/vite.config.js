@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
@@ -7,6 +8,7 @@ const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 // Each page of the UI is one HTML entry; add the next one here
 // (e.g. index: here('index.html')) and serve it from web.go.
 const pages = {
+  index: here('index.html'),
   graphiql: here('graphiql.html'),
 };
 
@@ -23,7 +25,7 @@ function keepGitkeep() {
 
 export default defineConfig({
   base: '/',
-  plugins: [keepGitkeep()],
+  plugins: [react(), keepGitkeep()],
   build: {
     outDir: 'dist',
     emptyOutDir: true,
@@ -39,6 +41,11 @@ export default defineConfig({
         warn(warning);
       },
     },
+  },
+  test: {
+    // Component tests (vitest): src/**/*.test.jsx in a simulated DOM.
+    environment: 'happy-dom',
+    include: ['src/**/*.test.{js,jsx}'],
   },
   server: {
     // `npm run dev` serves the pages with hot reload and forwards the API

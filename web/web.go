@@ -1,5 +1,6 @@
-// Package web serves Pedigree's browser UI: the GraphiQL page at /graphiql and
-// the hashed assets it loads from /assets/. The pages are built from this
+// Package web serves Pedigree's browser UI: the app at / (lineage, runs,
+// registry; its views are hash routes), the GraphiQL page at /graphiql, and
+// the hashed assets they load from /assets/. The pages are built from this
 // directory by Vite (`npm ci && npm run build`, or `make web`) into dist/,
 // which is embedded in the binary, so the UI works with no internet access.
 //
@@ -29,8 +30,11 @@ import (
 //go:embed all:dist
 var dist embed.FS
 
-// graphiqlPage is the Vite entry for /graphiql, relative to dist/.
-const graphiqlPage = "graphiql.html"
+// The Vite entries, relative to dist/: the app at / and GraphiQL.
+const (
+	appPage      = "index.html"
+	graphiqlPage = "graphiql.html"
+)
 
 // contentSecurityPolicy is sent with every response. It was checked against
 // GraphiQL 5 in headless Chromium (e2e/graphiql.smoke.mjs):
@@ -61,7 +65,7 @@ const contentSecurityPolicy = "default-src 'self'; " +
 // notBuilt is the body of the 503 answered for a page when dist/ is empty.
 const notBuilt = "web UI not built: run make web\n"
 
-// Handler serves the embedded UI. Mount it for /graphiql, /graphiql/ and
+// Handler serves the embedded UI. Mount it for /, /graphiql, /graphiql/ and
 // /assets/; any other path gets a 404.
 func Handler() http.Handler {
 	return newHandler(distFS())
@@ -88,11 +92,16 @@ func built(files fs.FS) bool {
 // handler serves pages and assets from files, a tree laid out like dist/.
 type handler struct {
 	files fs.FS
-	page  []byte // the GraphiQL page; nil when not built
-	etag  string // strong validator for page
+	pages map[string]*page // by file name; absent when not built
 
 	gzMu sync.Mutex
 	gz   map[string]*gzipped // compressed assets, made on first request
+}
+
+// page is an HTML entry, read once.
+type page struct {
+	body []byte
+	etag string // strong validator
 }
 
 type gzipped struct {
@@ -101,11 +110,12 @@ type gzipped struct {
 }
 
 func newHandler(files fs.FS) *handler {
-	h := &handler{files: files, gz: make(map[string]*gzipped)}
-	if b, err := fs.ReadFile(files, graphiqlPage); err == nil {
-		sum := sha256.Sum256(b)
-		h.page = b
-		h.etag = `"` + hex.EncodeToString(sum[:16]) + `"`
+	h := &handler{files: files, pages: map[string]*page{}, gz: make(map[string]*gzipped)}
+	for _, name := range []string{appPage, graphiqlPage} {
+		if b, err := fs.ReadFile(files, name); err == nil {
+			sum := sha256.Sum256(b)
+			h.pages[name] = &page{body: b, etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
+		}
 	}
 	return h
 }
@@ -124,8 +134,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	p := r.URL.Path
 	switch {
+	case p == "/" || p == "/index.html":
+		h.servePage(w, r, appPage)
 	case p == "/graphiql" || p == "/graphiql/":
-		h.servePage(w, r)
+		h.servePage(w, r, graphiqlPage)
 	case strings.HasPrefix(p, "/assets/"):
 		h.serveAsset(w, r, strings.TrimPrefix(p, "/"))
 	default:
@@ -133,9 +145,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (h *handler) servePage(w http.ResponseWriter, r *http.Request) {
+func (h *handler) servePage(w http.ResponseWriter, r *http.Request, name string) {
 	hdr := w.Header()
-	if h.page == nil {
+	pg := h.pages[name]
+	if pg == nil {
 		hdr.Set("Cache-Control", "no-store")
 		hdr.Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusServiceUnavailable)
@@ -146,8 +159,8 @@ func (h *handler) servePage(w http.ResponseWriter, r *http.Request) {
 	// every load; the ETag makes that a 304 when nothing changed.
 	hdr.Set("Cache-Control", "no-cache")
 	hdr.Set("Content-Type", "text/html; charset=utf-8")
-	hdr.Set("ETag", h.etag)
-	http.ServeContent(w, r, graphiqlPage, time.Time{}, bytes.NewReader(h.page))
+	hdr.Set("ETag", pg.etag)
+	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(pg.body))
 }
 
 // serveAsset serves name (e.g. "assets/graphiql-DZg6Hlca.js"). Vite puts a

@@ -226,7 +226,6 @@ func TestAssetsRejected(t *testing.T) {
 		"/.gitkeep",
 		"/assets/.gitkeep",
 		"/graphiql.html",
-		"/",
 		"/graphiql/extra",
 	} {
 		resp := serve(t, h, "GET", target, nil)
@@ -366,44 +365,46 @@ func TestBuiltDist(t *testing.T) {
 		t.Skip("web/dist not built: run make web")
 	}
 	files := distFS()
-	page, err := fs.ReadFile(files, graphiqlPage)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m := regexp.MustCompile(`(?i)https?:|//[a-z0-9.-]+\.[a-z]`).Find(page); m != nil {
-		t.Errorf("%s refers to another origin: %q", graphiqlPage, m)
-	}
-	if regexp.MustCompile(`(?i)<script(\s[^>]*)?>\s*[^<\s]`).Match(page) {
-		t.Errorf("%s has an inline script; the CSP would block it", graphiqlPage)
-	}
-	if regexp.MustCompile(`(?i)\son[a-z]+\s*=`).Match(page) {
-		t.Errorf("%s has an inline event handler; the CSP would block it", graphiqlPage)
-	}
-
-	// Every asset the page names is served, with the right type.
 	h := Handler()
-	refs := regexp.MustCompile(`(?:src|href)="(/assets/[^"]+)"`).FindAllSubmatch(page, -1)
-	if len(refs) == 0 {
-		t.Fatalf("%s names no /assets/ file", graphiqlPage)
-	}
-	for _, ref := range refs {
-		target := string(ref[1])
-		resp := serve(t, h, "GET", target, nil)
-		if resp.StatusCode != http.StatusOK {
-			t.Errorf("GET %s (named by the page): status %d", target, resp.StatusCode)
+	for route, name := range map[string]string{"/": appPage, "/graphiql": graphiqlPage} {
+		page, err := fs.ReadFile(files, name)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if ctype, _ := assetType(target); resp.Header.Get("Content-Type") != ctype || ctype == "application/octet-stream" {
-			t.Errorf("GET %s: Content-Type %q", target, resp.Header.Get("Content-Type"))
+		if m := regexp.MustCompile(`(?i)https?:|//[a-z0-9.-]+\.[a-z]`).Find(page); m != nil {
+			t.Errorf("%s refers to another origin: %q", name, m)
 		}
-	}
-	resp := serve(t, h, "GET", "/graphiql", nil)
-	if resp.StatusCode != http.StatusOK || readBody(t, resp) != string(page) {
-		t.Errorf("GET /graphiql: status %d, or the body is not %s", resp.StatusCode, graphiqlPage)
+		if regexp.MustCompile(`(?i)<script(\s[^>]*)?>\s*[^<\s]`).Match(page) {
+			t.Errorf("%s has an inline script; the CSP would block it", name)
+		}
+		if regexp.MustCompile(`(?i)\son[a-z]+\s*=`).Match(page) {
+			t.Errorf("%s has an inline event handler; the CSP would block it", name)
+		}
+
+		// Every asset the page names is served, with the right type.
+		refs := regexp.MustCompile(`(?:src|href)="(/assets/[^"]+)"`).FindAllSubmatch(page, -1)
+		if len(refs) == 0 {
+			t.Fatalf("%s names no /assets/ file", name)
+		}
+		for _, ref := range refs {
+			target := string(ref[1])
+			resp := serve(t, h, "GET", target, nil)
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("GET %s (named by %s): status %d", target, name, resp.StatusCode)
+			}
+			if ctype, _ := assetType(target); resp.Header.Get("Content-Type") != ctype || ctype == "application/octet-stream" {
+				t.Errorf("GET %s: Content-Type %q", target, resp.Header.Get("Content-Type"))
+			}
+		}
+		resp := serve(t, h, "GET", route, nil)
+		if resp.StatusCode != http.StatusOK || readBody(t, resp) != string(page) {
+			t.Errorf("GET %s: status %d, or the body is not %s", route, resp.StatusCode, name)
+		}
 	}
 
 	// No script or stylesheet loads anything from another origin.
 	n := 0
-	err = fs.WalkDir(files, "assets", func(name string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(files, "assets", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}

@@ -13,70 +13,18 @@
 // Environment: PEDIGREE_URL (default http://127.0.0.1:8080), CHROMIUM (path
 // of the browser; default /usr/bin/chromium-headless-shell or
 // /usr/bin/chromium), PEDIGREE_TOKEN (optional, sent as a bearer token).
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { base, launch, newPage as openPage } from './browser.mjs';
 
-const base = new URL(process.env.PEDIGREE_URL || 'http://127.0.0.1:8080');
-const executablePath =
-  process.env.CHROMIUM ||
-  ['/usr/bin/chromium-headless-shell', '/usr/bin/chromium'].find((p) => existsSync(p));
-if (!executablePath) {
-  console.error('no Chromium found: apt-get install -y --no-install-recommends chromium-headless-shell, or set CHROMIUM');
-  process.exit(2);
-}
 const screenshotDir = fileURLToPath(new URL('./screenshots/', import.meta.url));
 const timeout = 30_000;
 
-// Only the server itself may be contacted; the page must work offline.
-const localHosts = new Set(['127.0.0.1', 'localhost', '[::1]', base.hostname]);
-function isLocal(u) {
-  const url = new URL(u);
-  if (url.protocol === 'data:' || url.protocol === 'blob:') return true;
-  return localHosts.has(url.hostname);
-}
-
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-});
+const browser = await launch();
 
 // newPage opens a fresh context (no stored GraphiQL tabs) that records
 // external requests, console errors and uncaught exceptions into problems.
-async function newPage(problems) {
-  const context = await browser.newContext({
-    viewport: { width: 1400, height: 900 },
-    extraHTTPHeaders: process.env.PEDIGREE_TOKEN
-      ? { Authorization: `Bearer ${process.env.PEDIGREE_TOKEN}` }
-      : {},
-  });
-  await context.route('**/*', (route) => {
-    const url = route.request().url();
-    if (isLocal(url)) return route.continue();
-    problems.push(`request to another host (aborted): ${url}`);
-    return route.abort();
-  });
-  const page = await context.newPage();
-  // Routes do not see websockets; these are only recorded.
-  page.on('websocket', (ws) => {
-    if (!isLocal(ws.url())) problems.push(`websocket to another host: ${ws.url()}`);
-  });
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
-  });
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  return { context, page };
-}
+const newPage = (problems) => openPage(browser, problems);
 
 // editorText returns the visible text of the operation editor.
 async function editorText(page) {
