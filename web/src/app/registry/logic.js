@@ -54,9 +54,6 @@ export function auditTrail(versions) {
     .map((x) => x.t);
 }
 
-// A transition made by a rollback: the server writes its reason as
-// "rollback" or "automatic rollback", optionally followed by ": why".
-const rollbackReason = /^(automatic )?rollback(:|$)/;
 
 // productionHistory mirrors the server's: the versions that held PRODUCTION,
 // oldest first, with rollbacks popping back to the version they restored.
@@ -65,7 +62,7 @@ export function productionHistory(versions) {
   const stack = [];
   for (const t of trail) {
     if (t.to !== 'PRODUCTION') continue;
-    if (rollbackReason.test(t.reason || '')) {
+    if (t.rollback) {
       const i = stack.indexOf(t.version);
       if (i >= 0) {
         stack.length = i + 1;

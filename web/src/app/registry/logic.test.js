@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { auditTrail, conflictText, planRollback, planTransition, productionHistory, stageFromConflict, timeKey } from './logic.js';
 
-const t = (from, to, at, reason = '') => ({ from, to, at, reason, actor: 'demo' });
+const t = (from, to, at, reason = '') => ({ from, to, at, reason, actor: 'demo', rollback: reason.startsWith('rollback') });
 
 // The demo's churn: v1 Production, v2 promoted over it, then rolled back.
 const demo = () => [

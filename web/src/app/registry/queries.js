@@ -34,7 +34,7 @@ export const MODEL = `query Model($name: String!) {
         framework
         runId
         run { id label status }
-        transitions { from to actor reason at }
+        transitions { from to actor reason at rollback }
         deployments { id environment status decommissionRequested endpoint message updatedAt }
       }
       pageInfo { hasNextPage }
