@@ -298,6 +298,37 @@ func (And) filter()     {}
 func (Or) filter()      {}
 func (Compare) filter() {}
 
+// FilterParts is how a backend compiles a filter node: a comparison (leaf set),
+// or an And (and set) or Or of two sides. Pointers to the node types count
+// as the values. EINVALID (field "filter") for a nil or unknown node, or a
+// missing side.
+func FilterParts(f Filter) (leaf *Compare, and bool, left, right Filter, err error) {
+	switch f := f.(type) {
+	case Compare:
+		return &f, false, nil, nil, nil
+	case *Compare:
+		if f != nil {
+			return f, false, nil, nil, nil
+		}
+	case And:
+		and, left, right = true, f.Left, f.Right
+	case *And:
+		if f != nil {
+			and, left, right = true, f.Left, f.Right
+		}
+	case Or:
+		left, right = f.Left, f.Right
+	case *Or:
+		if f != nil {
+			left, right = f.Left, f.Right
+		}
+	}
+	if left == nil || right == nil {
+		return nil, false, nil, nil, Invalid("filter", "has an empty or unsupported expression")
+	}
+	return nil, and, left, right, nil
+}
+
 // OrderBy sorts runs by a field.
 type OrderBy struct {
 	Field FieldRef

@@ -359,32 +359,12 @@ func (b *runQuery) filter(f lineage.Filter, depth int) (part, error) {
 	if depth > maxDepth {
 		return part{}, lineage.Invalid("filter", "is nested too deeply")
 	}
-	var (
-		and  bool
-		l, r lineage.Filter
-	)
-	switch f := f.(type) {
-	case lineage.Compare:
-		return b.compare(f)
-	case *lineage.Compare:
-		if f != nil {
-			return b.compare(*f)
-		}
-	case lineage.And:
-		and, l, r = true, f.Left, f.Right
-	case *lineage.And:
-		if f != nil {
-			and, l, r = true, f.Left, f.Right
-		}
-	case lineage.Or:
-		l, r = f.Left, f.Right
-	case *lineage.Or:
-		if f != nil {
-			l, r = f.Left, f.Right
-		}
+	leaf, and, l, r, err := lineage.FilterParts(f)
+	if err != nil {
+		return part{}, err
 	}
-	if l == nil || r == nil {
-		return part{}, lineage.Invalid("filter", "has an empty or unsupported expression")
+	if leaf != nil {
+		return b.compare(*leaf)
 	}
 	lp, err := b.filter(l, depth+1)
 	if err != nil {
