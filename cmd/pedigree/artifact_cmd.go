@@ -26,64 +26,6 @@ import (
 // streaming endpoint (artifact.Handler, mounted at /artifacts/). Both
 // stream: no file is ever held in memory, whatever its size.
 
-// usageError is bad usage: a missing or malformed flag or argument. The
-// command exits with status 2 instead of 1.
-type usageError struct{ err error }
-
-func (e *usageError) Error() string { return e.err.Error() }
-func (e *usageError) Unwrap() error { return e.err }
-
-func usagef(format string, args ...any) error {
-	return &usageError{fmt.Errorf(format, args...)}
-}
-
-// exitCode is the exit status for an error a command returned: 2 for bad
-// usage, 1 for everything else.
-func exitCode(err error) int {
-	var ue *usageError
-	if errors.As(err, &ue) {
-		return 2
-	}
-	return 1
-}
-
-// cliError is oneLine that keeps an error's usage status.
-func cliError(err error) error {
-	if err == nil {
-		return nil
-	}
-	line := oneLine(err)
-	var ue *usageError
-	if errors.As(err, &ue) {
-		return &usageError{line}
-	}
-	return line
-}
-
-// usageCommand marks cmd's flag and argument errors as bad usage.
-func usageCommand(cmd *cobra.Command) *cobra.Command {
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
-	return cmd
-}
-
-// exactArgs is cobra.ExactArgs as bad usage, naming what is expected.
-func exactArgs(n int, what string) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if len(args) != n {
-			return usagef("%s: expected %s, got %d arguments (see %s --help)", cmd.CommandPath(), what, len(args), cmd.CommandPath())
-		}
-		return nil
-	}
-}
-
-// noArgs is cobra.NoArgs as bad usage.
-func noArgs(cmd *cobra.Command, args []string) error {
-	if len(args) > 0 {
-		return usagef("%s takes no arguments, got %q (see %s --help)", cmd.CommandPath(), args[0], cmd.CommandPath())
-	}
-	return nil
-}
-
 // clientFlags are the flags of a command that talks to a server.
 type clientFlags struct {
 	server string

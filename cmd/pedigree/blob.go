@@ -64,7 +64,7 @@ func (m *Main) collectGarbage(ctx context.Context) {
 			m.Logger.Warn("artifact gc skipped", "err", err)
 			continue
 		}
-		deleted, err := m.Artifacts.GC(ctx, func(d string) bool { return len(refs[d]) > 0 }, m.GCGrace, false)
+		deleted, err := m.Artifacts.GC(ctx, refs.has, m.GCGrace, false)
 		if err != nil && ctx.Err() == nil {
 			m.Logger.Warn("artifact gc", "deleted", len(deleted), "err", err)
 		} else if len(deleted) > 0 {

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -18,14 +19,13 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := newRootCommand().ExecuteContext(ctx); err != nil {
-		if code, msg, ok := commandExit(err); ok { // run exec: the command's exit status
-			if msg != "" {
-				fmt.Fprintln(os.Stderr, "pedigree:", msg)
-			}
-			stop()
-			os.Exit(code)
+		// run exec's command reported its own failure; pedigree adds a line
+		// only when it has something to say.
+		var es *exitStatus
+		if !errors.As(err, &es) || es.msg != "" {
+			fmt.Fprintln(os.Stderr, "pedigree:", err)
 		}
-		fmt.Fprintln(os.Stderr, "pedigree:", err)
+		stop()
 		os.Exit(exitCode(err))
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -81,10 +80,6 @@ type registeredVersion struct {
 	Stage          string `json:"stage"`
 }
 
-const registerWithUpload = `mutation($in: RegisterModelVersionInput!) {
-  registerModelVersion(input: $in) { id modelName version runId artifactUri artifactDigest framework stage }
-}`
-
 func runModelRegister(cmd *cobra.Command, o *modelRegisterOptions) error {
 	if err := o.output.check(); err != nil {
 		return err
@@ -98,9 +93,9 @@ func runModelRegister(cmd *cobra.Command, o *modelRegisterOptions) error {
 	if o.file == "" {
 		return usagef("--file is required: the model file to upload")
 	}
-	gc, err := newGQLClient(o.client.server, o.client.token)
+	a, err := newAPI(&o.client)
 	if err != nil {
-		return &usageError{err}
+		return err
 	}
 	ac, err := newArtifactClient(cmd, &o.client)
 	if err != nil {
@@ -111,29 +106,19 @@ func runModelRegister(cmd *cobra.Command, o *modelRegisterOptions) error {
 	if err != nil {
 		return err
 	}
-	in := map[string]any{"model": o.model, "run": o.run, "upload": up.Digest}
-	if o.framework != "" {
-		in["framework"] = o.framework
-	}
-	if o.description != "" {
-		in["description"] = o.description
-	}
-	var out struct{ RegisterModelVersion registeredVersion }
-	if err := gc.do(ctx, registerWithUpload, map[string]any{"in": in}, &out); err != nil {
-		var ge gqlErrors
-		// gqlgen reports a variable's unknown input field as "unknown field"
-		// (the path, which it puts elsewhere, names upload): every other
-		// field sent here is older than upload.
-		if errors.As(err, &ge) && ge.Code() == "GRAPHQL_VALIDATION_FAILED" && (strings.Contains(ge.Error(), "upload") || strings.Contains(ge.Error(), "unknown field")) {
-			return fmt.Errorf("uploaded %s as %s, but the server at %s cannot register uploads (registerModelVersion has no upload field): upgrade the server", o.file, up.Digest, ac.base)
+	resp, err := apiclient.RegisterModelVersion(ctx, a.gql, apiclient.RegisterModelVersionInput{
+		Model: o.model, Run: o.run, Upload: &up.Digest, Framework: optional(o.framework), Description: optional(o.description),
+	})
+	if err != nil {
+		what := "registering it failed"
+		if _, _, _, ok := apiclient.Problem(err); ok {
+			what = "the server refused to register it"
 		}
-		var te *transportError
-		if errors.As(err, &te) {
-			return fmt.Errorf("uploaded %s as %s, but registering it failed: %w", o.file, up.Digest, err)
-		}
-		return fmt.Errorf("uploaded %s as %s, but the server refused to register it: %w", o.file, up.Digest, err)
+		return fmt.Errorf("uploaded %s as %s, but %s: %w", o.file, up.Digest, what, a.fail(ctx, err))
 	}
-	mv := out.RegisterModelVersion
+	r := resp.RegisterModelVersion
+	mv := registeredVersion{ID: r.Id, ModelName: r.ModelName, Version: int64(r.Version), RunID: r.RunId,
+		ArtifactURI: r.ArtifactUri, ArtifactDigest: r.ArtifactDigest, Framework: r.Framework, Stage: string(r.Stage)}
 	return o.output.print(cmd.OutOrStdout(), mv, func(w io.Writer) error {
 		_, err := fmt.Fprintf(w, "model %s v%d (%s)\n", mv.ModelName, mv.Version, mv.ID)
 		return err

@@ -466,29 +466,6 @@ func runFinish(cmd *cobra.Command, f *clientFlags, out *outputFlag, run, status 
 	})
 }
 
-// exitStatus ends pedigree with the exit status of the command run exec
-// ran, printing msg (if any) first.
-type exitStatus struct {
-	code int
-	msg  string
-}
-
-func (e *exitStatus) Error() string {
-	if e.msg != "" {
-		return e.msg
-	}
-	return "exit status " + strconv.Itoa(e.code)
-}
-
-// commandExit is the exit status an error asks for, if it is an exitStatus.
-func commandExit(err error) (code int, msg string, ok bool) {
-	var es *exitStatus
-	if errors.As(err, &es) {
-		return es.code, es.msg, true
-	}
-	return 0, "", false
-}
-
 type execFlags struct {
 	runFlags
 	outputs   []string
@@ -529,7 +506,8 @@ added as outputs if CMD succeeded. pedigree exits with CMD's exit status.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			err := runExec(cmd, &f, args)
-			if _, _, ok := commandExit(err); ok {
+			var es *exitStatus
+			if errors.As(err, &es) {
 				return err // CMD's exit status, not pedigree's
 			}
 			return cliError(err)

@@ -102,6 +102,9 @@ func collectReferences(ctx context.Context, st lineage.Store) (references, error
 	return refs, nil
 }
 
+// has reports whether a node references digest, in the shape GC asks for.
+func (r references) has(digest string) bool { return len(r[digest]) > 0 }
+
 func (r references) by(digest string) string {
 	ids := r[digest]
 	s := make([]string, len(ids))
@@ -261,8 +264,7 @@ func runGC(cmd *cobra.Command, f *offlineFlags, grace time.Duration, dryRun bool
 	if err != nil {
 		return err
 	}
-	referenced := func(d string) bool { return len(refs[d]) > 0 }
-	keys, err := artifact.New(b, artifact.Options{}).GC(ctx, referenced, grace, dryRun)
+	keys, err := artifact.New(b, artifact.Options{}).GC(ctx, refs.has, grace, dryRun)
 	verb := "deleted"
 	if dryRun {
 		verb = "would delete"
