@@ -22,105 +22,114 @@ function RunHeaders({ runs, labels }) {
   ));
 }
 
-export function ParamsTable({ runs, labels, params, onlyDifferences }) {
-  const rows = visibleRows(paramRows(params), onlyDifferences);
-  const differing = paramRows(params).filter((r) => r.differs).length;
+// CompareTable is the frame both comparison tables share: one column per
+// run, and a row saying so when nothing is left to show.
+function CompareTable({ className, caption, heading, runs, labels, empty, children }) {
   return (
-    <table className="compare-table params-table">
-      <caption>
-        Params <span className="hint">({differing} of {params.length} differ)</span>
-      </caption>
+    <table className={`compare-table ${className}`}>
+      <caption>{caption}</caption>
       <thead>
         <tr>
-          <th scope="col">Param</th>
+          <th scope="col">{heading}</th>
           <RunHeaders runs={runs} labels={labels} />
         </tr>
       </thead>
       <tbody>
-        {rows.length === 0 ? (
+        {children.length === 0 ? (
           <tr>
             <td colSpan={runs.length + 1} className="empty">
-              {onlyDifferences ? 'No param differs.' : 'No params.'}
+              {empty}
             </td>
           </tr>
         ) : (
-          rows.map((row) => (
-            <tr key={row.key} className={row.differs ? 'differs' : undefined} data-param={row.key}>
-              <th scope="row">
-                {row.key}
-                {row.differs ? <span className="visually-hidden"> (differs)</span> : null}
-                {row.differs ? (
-                  <span className="diff-mark" aria-hidden="true" title="differs">
-                    ≠
-                  </span>
-                ) : null}
-              </th>
-              {row.values.map((v, i) => (
-                <td key={i} className={v === null || v === undefined ? 'missing' : undefined}>
-                  {v === null || v === undefined ? <span aria-label="not set">—</span> : v}
-                </td>
-              ))}
-            </tr>
-          ))
+          children
         )}
       </tbody>
     </table>
   );
 }
 
+export function ParamsTable({ runs, labels, params, onlyDifferences }) {
+  const rows = visibleRows(paramRows(params), onlyDifferences);
+  const differing = paramRows(params).filter((r) => r.differs).length;
+  return (
+    <CompareTable
+      className="params-table"
+      caption={
+        <>
+          Params <span className="hint">({differing} of {params.length} differ)</span>
+        </>
+      }
+      heading="Param"
+      runs={runs}
+      labels={labels}
+      empty={onlyDifferences ? 'No param differs.' : 'No params.'}
+    >
+      {rows.map((row) => (
+        <tr key={row.key} className={row.differs ? 'differs' : undefined} data-param={row.key}>
+          <th scope="row">
+            {row.key}
+            {row.differs ? <span className="visually-hidden"> (differs)</span> : null}
+            {row.differs ? (
+              <span className="diff-mark" aria-hidden="true" title="differs">
+                ≠
+              </span>
+            ) : null}
+          </th>
+          {row.values.map((v, i) => (
+            <td key={i} className={v === null || v === undefined ? 'missing' : undefined}>
+              {v === null || v === undefined ? <span aria-label="not set">—</span> : v}
+            </td>
+          ))}
+        </tr>
+      ))}
+    </CompareTable>
+  );
+}
+
 export function MetricsTable({ runs, labels, metrics, onlyDifferences }) {
   const rows = onlyDifferences ? metrics.filter((m) => m.differs !== false) : metrics;
   return (
-    <table className="compare-table metrics-table">
-      <caption>Metrics (last value; min – max; best last value marked ★)</caption>
-      <thead>
-        <tr>
-          <th scope="col">Metric</th>
-          <RunHeaders runs={runs} labels={labels} />
-        </tr>
-      </thead>
-      <tbody>
-        {rows.length === 0 ? (
-          <tr>
-            <td colSpan={runs.length + 1} className="empty">
-              {onlyDifferences ? 'No metric differs.' : 'No metrics.'}
-            </td>
+    <CompareTable
+      className="metrics-table"
+      caption="Metrics (last value; min – max; best last value marked ★)"
+      heading="Metric"
+      runs={runs}
+      labels={labels}
+      empty={onlyDifferences ? 'No metric differs.' : 'No metrics.'}
+    >
+      {rows.map((m) => {
+        const best = bestIndex({ ...m, lastValues: m.values.map((v) => (v ? v.last : null)) });
+        return (
+          <tr key={m.key} data-metric={m.key}>
+            <th scope="row">
+              {m.key}
+              <div className="sub hint">{m.higherIsBetter === false ? 'lower is better' : 'higher is better'}</div>
+            </th>
+            {m.values.map((v, i) =>
+              v ? (
+                <td key={i} className={i === best ? 'best num' : 'num'} aria-label={i === best ? `best ${m.key}` : undefined}>
+                  <strong>{fmtNum(v.last)}</strong>
+                  {i === best ? (
+                    <span className="best-mark" title="best">
+                      {' '}
+                      ★<span className="visually-hidden"> best</span>
+                    </span>
+                  ) : null}
+                  <div className="sub">
+                    {fmtNum(v.min)} – {fmtNum(v.max)} · {v.count} pts
+                  </div>
+                </td>
+              ) : (
+                <td key={i} className="missing">
+                  <span aria-label="not logged">—</span>
+                </td>
+              ),
+            )}
           </tr>
-        ) : (
-          rows.map((m) => {
-            const best = bestIndex({ ...m, lastValues: m.values.map((v) => (v ? v.last : null)) });
-            return (
-              <tr key={m.key} data-metric={m.key}>
-                <th scope="row">
-                  {m.key}
-                  <div className="sub hint">{m.higherIsBetter === false ? 'lower is better' : 'higher is better'}</div>
-                </th>
-                {m.values.map((v, i) =>
-                  v ? (
-                    <td key={i} className={i === best ? 'best num' : 'num'} aria-label={i === best ? `best ${m.key}` : undefined}>
-                      <strong>{fmtNum(v.last)}</strong>
-                      {i === best ? (
-                        <span className="best-mark" title="best">
-                          {' '}
-                          ★<span className="visually-hidden"> best</span>
-                        </span>
-                      ) : null}
-                      <div className="sub">
-                        {fmtNum(v.min)} – {fmtNum(v.max)} · {v.count} pts
-                      </div>
-                    </td>
-                  ) : (
-                    <td key={i} className="missing">
-                      <span aria-label="not logged">—</span>
-                    </td>
-                  ),
-                )}
-              </tr>
-            );
-          })
-        )}
-      </tbody>
-    </table>
+        );
+      })}
+    </CompareTable>
   );
 }
 

@@ -171,26 +171,8 @@ export function ModelPage({ route }) {
       <section aria-labelledby="compare" className="card">
         <h2 id="compare">Compare two versions</h2>
         <form className="diff-form" onSubmit={onDiff} key={`${defFrom}-${defTo}`}>
-          <label>
-            From{' '}
-            <select name="from" defaultValue={defFrom}>
-              {sorted.map((v) => (
-                <option key={v.version} value={v.version}>
-                  v{v.version}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            To{' '}
-            <select name="to" defaultValue={defTo}>
-              {sorted.map((v) => (
-                <option key={v.version} value={v.version}>
-                  v{v.version}
-                </option>
-              ))}
-            </select>
-          </label>
+          <VersionSelect label="From" name="from" versions={sorted} defaultValue={defFrom} />
+          <VersionSelect label="To" name="to" versions={sorted} defaultValue={defTo} />
           <button type="submit">Show differences</button>
           {diff ? <a href={href('model', name, { version: selected })}>Hide</a> : null}
         </form>
@@ -211,5 +193,20 @@ export function ModelPage({ route }) {
         />
       ) : null}
     </div>
+  );
+}
+
+function VersionSelect({ label, name, versions, defaultValue }) {
+  return (
+    <label>
+      {label}{' '}
+      <select name={name} defaultValue={defaultValue}>
+        {versions.map((v) => (
+          <option key={v.version} value={v.version}>
+            v{v.version}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }
